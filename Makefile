@@ -1,0 +1,62 @@
+# Two commands matter: `make run` and `make test`. Everything they need is installed into .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WEB_WORKERS ?= 2
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test install install-dev migrate demo lint bench bench-designs bench-orders clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+migrate: install
+	mkdir -p var
+	$(BIN)/python manage.py migrate --noinput -v0
+	$(BIN)/python manage.py setup_schedules
+
+demo: migrate
+	$(BIN)/python manage.py seed_demo --if-empty --users 3 --designs 12 --orders 40 --images
+
+## make run: set up and start the web server and a task worker; Ctrl-C stops both.
+run: demo
+	$(BIN)/python manage.py collectstatic --noinput -v0
+	@echo; echo "Threadline: http://$(HOST):$(PORT)/   admin: http://$(HOST):$(PORT)/admin/   health: http://$(HOST):$(PORT)/healthz"
+	@cat var/demo-logins.txt 2>/dev/null || true; echo
+	@bash -c 'trap "trap - INT TERM EXIT; kill 0" INT TERM EXIT; \
+		$(BIN)/python manage.py qcluster & \
+		$(BIN)/gunicorn project.wsgi -b $(HOST):$(PORT) -w $(WEB_WORKERS) --threads 4 --timeout 120 --access-logfile - & \
+		wait'
+
+## make test: the whole suite; on PostgreSQL and Redis when DATABASE_URL and REDIS_URL are set.
+test: install-dev
+	mkdir -p var
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(BIN)/ruff check .
+
+bench: bench-designs bench-orders
+
+bench-designs: install-dev
+	$(BIN)/python -m bench designs
+
+bench-orders: install-dev
+	$(BIN)/python -m bench orders
+
+clean:
+	rm -rf var/test-* var/static

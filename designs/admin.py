@@ -1,0 +1,44 @@
+from django.contrib import admin
+from django.utils.html import format_html
+
+from designs.models import Design, UploadBatch
+from designs.templatetags.design_tags import design_thumbnail
+
+
+@admin.register(Design)
+class DesignAdmin(admin.ModelAdmin):
+    list_display = ("preview", "title", "owner", "status", "duplicate_link", "width", "height", "created_at")
+    list_filter = ("status", "format", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("title", "original_name", "sha256", "owner__username", "owner__email")
+    list_select_related = ("owner",)
+    list_per_page = 50
+    show_full_result_count = False
+    date_hierarchy = "created_at"
+    raw_id_fields = ("owner", "batch", "duplicate_of")
+    readonly_fields = ("preview_large", "sha256", "phash", "dhash", "detail", "phash_0", "phash_1", "phash_2",
+                       "phash_3", "attempts", "processed_at", "updated_at")
+
+    @admin.display(description="")
+    def preview(self, design):
+        return design_thumbnail(design, 256, "mini")
+
+    @admin.display(description="Preview")
+    def preview_large(self, design):
+        return design_thumbnail(design, 640, "large")
+
+    @admin.display(description="Duplicate of", ordering="duplicate_of")
+    def duplicate_link(self, design):
+        if not design.duplicate_of_id:
+            return "-"
+        return format_html('<a href="../design/{}/change/">{}</a> ({} bits)', design.duplicate_of_id,
+                           str(design.duplicate_of_id)[:8], design.distance)
+
+
+@admin.register(UploadBatch)
+class UploadBatchAdmin(admin.ModelAdmin):
+    list_display = ("id", "owner", "created_at", "total", "processed", "ready", "duplicates", "failed")
+    list_select_related = ("owner",)
+    list_per_page = 50
+    show_full_result_count = False
+    raw_id_fields = ("owner",)
+    date_hierarchy = "created_at"

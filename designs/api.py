@@ -1,0 +1,158 @@
+"""JSON API for uploads and designs (contract: shared/DESIGN.md)."""
+
+from django.core.exceptions import RequestDataTooBig, TooManyFilesSent
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+
+from designs import services
+from designs.models import Design, UploadBatch
+from designs.similarity import to_unsigned64
+from project.api import ApiError, api_view
+
+PAGE_SIZE = 50
+SIMILAR_MAX_DISTANCE = 12  # bits: wider than the duplicate threshold, to show "looks like" designs
+SIMILAR_LIMIT = 12
+
+
+def thumbnail_url(design, size=256):
+    if not design.has_thumbnail:
+        return None
+    return reverse("designs:thumbnail", kwargs={"sha256": design.sha256, "size": size})
+
+
+def _uploaded_files(request):
+    try:
+        files = request.FILES.getlist("files")
+    except TooManyFilesSent:
+        raise ApiError("Too many files in one request: send at most 100.", status=400) from None
+    except RequestDataTooBig:
+        raise ApiError("The request is too large.", status=413) from None
+    if not files:
+        raise ApiError("Choose at least one file (multipart field 'files').")
+    return files
+
+
+def _upload_answer(request, result):
+    batch = result.batch
+    return JsonResponse(
+        {
+            "id": str(batch.pk),
+            "status_url": reverse("designs_api:upload_status", kwargs={"batch_id": batch.pk}),
+            "accepted": [
+                {
+                    "name": item.name,
+                    "design_id": str(item.design.pk),
+                    "status": item.design.status,
+                    "duplicate_of": str(item.design.duplicate_of_id) if item.design.duplicate_of_id else None,
+                }
+                for item in result.accepted
+            ],
+            "rejected": result.rejected,
+        },
+        status=202,
+    )
+
+
+@api_view("POST")
+def upload_create(request):
+    files = _uploaded_files(request)
+    return _upload_answer(request, services.design_batch_upload(owner=request.user, files=files))
+
+
+@api_view("POST")
+def upload_add_files(request, batch_id):
+    batch = get_object_or_404(UploadBatch.objects.filter(owner=request.user), pk=batch_id)
+    files = _uploaded_files(request)
+    return _upload_answer(request, services.design_batch_upload(owner=request.user, files=files, batch=batch))
+
+
+def batch_status(batch):
+    items = Design.objects.filter(batch=batch).only(
+        "id", "original_name", "status", "duplicate_of_id", "distance", "sha256", "has_thumbnail", "error",
+        "batch_id", "created_at",
+    ).order_by("created_at", "original_name", "id")
+    return {
+        "id": str(batch.pk),
+        "status": "done" if batch.is_done else "processing",
+        "total": batch.total,
+        "processed": batch.processed,
+        "ready": batch.ready,
+        "duplicates": batch.duplicates,
+        "failed": batch.failed,
+        "rejected": batch.rejected,
+        "items": [
+            {
+                "name": design.original_name,
+                "design_id": str(design.pk),
+                "status": design.status,
+                "duplicate_of": str(design.duplicate_of_id) if design.duplicate_of_id else None,
+                "distance": design.distance,
+                "thumbnail_url": thumbnail_url(design),
+                "error": design.error or None,
+            }
+            for design in items
+        ],
+    }
+
+
+@api_view("GET")
+def upload_status(request, batch_id):
+    batch = get_object_or_404(UploadBatch.objects.filter(**({} if request.user.is_staff else {"owner": request.user})),
+                              pk=batch_id)
+    return JsonResponse(batch_status(batch))
+
+
+def design_summary(design):
+    return {
+        "id": str(design.pk),
+        "title": design.title,
+        "status": design.status,
+        "width": design.width,
+        "height": design.height,
+        "thumbnail_url": thumbnail_url(design),
+        "created_at": design.created_at.isoformat(),
+    }
+
+
+@api_view("GET")
+def design_list(request):
+    paginator = Paginator(Design.objects.for_gallery(request.user), PAGE_SIZE)
+    try:
+        page = paginator.page(request.GET.get("page", 1))
+    except (EmptyPage, PageNotAnInteger):
+        raise ApiError("No such page.", status=404) from None
+    base = reverse("designs_api:design_list")
+    return JsonResponse(
+        {
+            "results": [design_summary(design) for design in page],
+            "next": f"{base}?page={page.next_page_number()}" if page.has_next() else None,
+            "previous": f"{base}?page={page.previous_page_number()}" if page.has_previous() else None,
+        }
+    )
+
+
+def similar_designs(design, *, limit=SIMILAR_LIMIT):
+    """[(id, distance)] of the owner's designs that look like this one, closest first."""
+    if design.phash is None:
+        return []
+    matches = services.near_duplicates(owner_id=design.owner_id, phash=design.phash,
+                                       max_distance=SIMILAR_MAX_DISTANCE, exclude_id=design.pk)
+    return matches[:limit]
+
+
+@api_view("GET")
+def design_detail(request, design_id):
+    design = get_object_or_404(Design.objects.visible_to(request.user), pk=design_id)
+    return JsonResponse(
+        {
+            **design_summary(design),
+            "sha256": design.sha256,
+            "phash": f"{to_unsigned64(design.phash):016x}" if design.phash is not None else None,
+            "duplicate_of": str(design.duplicate_of_id) if design.duplicate_of_id else None,
+            "distance": design.distance,
+            "error": design.error or None,
+            "similar": [{"id": str(pk), "distance": distance} for pk, distance in similar_designs(design)],
+        }
+    )

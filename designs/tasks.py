@@ -1,0 +1,11 @@
+"""Worker entry points: ids in, one service call, nothing else."""
+
+from designs import services
+
+
+def process_design(design_id):
+    services.design_process(design_id=design_id)
+
+
+def sweep_stale_designs():
+    return services.design_sweep_stale()

@@ -1,0 +1,117 @@
+from django.contrib import admin, messages
+
+from designs.templatetags.design_tags import design_thumbnail
+from orders import emails, services
+from orders.models import Order, OrderEvent, OrderItem, OutgoingMail, Product
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ("name", "garment", "price", "sizes", "colors", "active")
+    list_filter = ("active", "garment")
+    search_fields = ("name",)
+
+
+class OrderItemInline(admin.TabularInline):
+    model = OrderItem
+    extra = 0
+    fields = ("preview", "product", "design", "size", "color", "quantity", "unit_price")
+    readonly_fields = fields
+    can_delete = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("product", "design")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="")
+    def preview(self, item):
+        return design_thumbnail(item.design, 256, "mini")
+
+
+class OrderEventInline(admin.TabularInline):
+    model = OrderEvent
+    extra = 0
+    fields = ("created_at", "kind", "message")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class OutgoingMailInline(admin.TabularInline):
+    model = OutgoingMail
+    extra = 0
+    fields = ("kind", "to", "status", "attempts", "last_error", "sent_at")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+def _status_action(status):
+    def action(modeladmin, request, queryset):
+        changed, refused = services.order_bulk_change_status(
+            order_ids=list(queryset.values_list("pk", flat=True)), status=status
+        )
+        modeladmin.message_user(request, f"{changed} orders marked {status.label.lower()}.", messages.SUCCESS)
+        if refused:
+            modeladmin.message_user(
+                request, f"{refused} orders could not become {status.label.lower()} from their status.",
+                messages.WARNING,
+            )
+
+    action.__name__ = f"mark_{status.value}"
+    action.short_description = f"Mark selected orders {status.label.lower()}"
+    return action
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ("display_number", "preview", "name", "email", "status", "item_count", "total", "created_at")
+    list_filter = ("status",)
+    search_fields = ("=number", "^email")
+    date_hierarchy = "created_at"
+    list_per_page = 50
+    show_full_result_count = False
+    list_select_related = ("customer",)
+    raw_id_fields = ("customer",)
+    readonly_fields = ("number", "item_count", "total", "created_at", "updated_at", "status")
+    inlines = [OrderItemInline, OrderEventInline, OutgoingMailInline]
+    actions = [_status_action(status) for status in Order.Status if status != Order.Status.RECEIVED]
+    ordering = ("-created_at",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).with_first_design()
+
+    @admin.display(description="Order", ordering="number")
+    def display_number(self, order):
+        return order.display_number
+
+    @admin.display(description="")
+    def preview(self, order):
+        if not order.first_design_sha:
+            return ""
+        from designs.models import Design
+
+        return design_thumbnail(Design(sha256=order.first_design_sha, has_thumbnail=order.first_design_thumb,
+                                       thumb_width=56, thumb_height=56, title=""), 256, "mini")
+
+
+@admin.register(OutgoingMail)
+class OutgoingMailAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "kind", "to", "status", "attempts", "last_error", "sent_at")
+    list_filter = ("status", "kind")
+    search_fields = ("to",)
+    list_per_page = 50
+    show_full_result_count = False
+    raw_id_fields = ("order",)
+    actions = ["retry"]
+
+    @admin.action(description="Retry sending the selected failed mails")
+    def retry(self, request, queryset):
+        count = emails.mail_retry(mail_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{count} mails queued again.", messages.SUCCESS)

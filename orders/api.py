@@ -1,0 +1,60 @@
+"""JSON API for products and orders (contract: shared/DESIGN.md)."""
+
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+
+from designs.api import thumbnail_url
+from orders import services
+from orders.models import Order, Product
+from project.api import api_view, json_body
+
+
+@api_view("GET", login_required=False)
+def product_list(request):
+    products = Product.objects.filter(active=True).only("id", "name", "price", "sizes", "colors")
+    return JsonResponse(
+        [{"id": str(product.pk), "name": product.name, "price": str(product.price),
+          "sizes": product.size_list, "colors": product.color_list} for product in products],
+        safe=False,
+    )
+
+
+@api_view("POST")
+def order_create(request):
+    body = json_body(request)
+    order = services.order_create(email=body.get("email"), name=body.get("name"), items=body.get("items"),
+                                  user=request.user)
+    return JsonResponse(
+        {"id": str(order.pk), "number": order.display_number, "status": order.status,
+         "url": reverse("orders:detail", kwargs={"order_id": order.pk})},
+        status=201,
+    )
+
+
+def order_document(order):
+    return {
+        "id": str(order.pk),
+        "number": order.display_number,
+        "status": order.status,
+        "email": order.email,
+        "name": order.name,
+        "total": str(order.total),
+        "created_at": order.created_at.isoformat(),
+        "items": [
+            {"product": str(item.product_id), "product_name": item.product.name, "design": str(item.design_id),
+             "thumbnail_url": thumbnail_url(item.design), "size": item.size, "color": item.color,
+             "quantity": item.quantity, "unit_price": str(item.unit_price), "line_total": str(item.line_total)}
+            for item in order.items.all()
+        ],
+        "events": [
+            {"kind": event.kind, "message": event.message, "created_at": event.created_at.isoformat()}
+            for event in order.events.all()
+        ],
+    }
+
+
+@api_view("GET")
+def order_detail(request, order_id):
+    order = get_object_or_404(Order.objects.visible_to(request.user).for_detail(), pk=order_id)
+    return JsonResponse(order_document(order))

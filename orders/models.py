@@ -1,0 +1,189 @@
+"""Products, orders with their items and timeline, and the outgoing-mail outbox."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import OuterRef, Subquery
+from django.db.models.functions import Upper
+from django.utils import timezone
+
+
+class Product(models.Model):
+    """A blank garment that can be decorated. Sizes and colours are comma-separated lists, edited by staff."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=120)
+    garment = models.CharField(max_length=60, default="T-shirt")
+    sizes = models.CharField(max_length=120, default="S,M,L,XL")
+    colors = models.CharField(max_length=200, default="white,black")
+    price = models.DecimalField(max_digits=8, decimal_places=2)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def size_list(self):
+        return [size.strip() for size in self.sizes.split(",") if size.strip()]
+
+    @property
+    def color_list(self):
+        return [color.strip() for color in self.colors.split(",") if color.strip()]
+
+
+class OrderQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Orders this user may see: their own, or all for staff."""
+        return self if user.is_staff else self.filter(customer=user)
+
+    def for_customer_list(self, user):
+        """The customer's orders, newest first, with only what the list shows."""
+        return (
+            self.filter(customer=user)
+            .only("id", "number", "status", "total", "item_count", "created_at", "customer_id")
+            .order_by("-created_at", "-number")
+        )
+
+    def for_detail(self):
+        """An order with its items, their products and designs, and its timeline: a fixed number of queries."""
+        return self.select_related("customer").prefetch_related(
+            models.Prefetch("items", queryset=OrderItem.objects.select_related("product", "design").order_by("id")),
+            models.Prefetch("events", queryset=OrderEvent.objects.order_by("created_at", "id")),
+        )
+
+    def with_first_design(self):
+        """Annotates the first item's design (sha256, thumbnail flag) as a correlated subquery, not a join per row."""
+        first_item = OrderItem.objects.filter(order=OuterRef("pk")).order_by("id")
+        return self.annotate(
+            first_design_sha=Subquery(first_item.values("design__sha256")[:1]),
+            first_design_thumb=Subquery(first_item.values("design__has_thumbnail")[:1]),
+        )
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        RECEIVED = "received"
+        PROOFING = "proofing"
+        APPROVED = "approved"
+        IN_PRODUCTION = "in_production", "In production"
+        SHIPPED = "shipped"
+        COMPLETED = "completed"
+        CANCELLED = "cancelled"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    number = models.PositiveBigIntegerField(unique=True)
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
+    )
+    email = models.EmailField()
+    name = models.CharField(max_length=120)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
+    item_count = models.PositiveIntegerField(default=0)  # kept by the service: a COUNT per row is what made admins slow
+    total = models.DecimalField(max_digits=10, decimal_places=2, default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    objects = OrderQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["-created_at"], name="order_created"),
+            models.Index(fields=["status", "-created_at"], name="order_status_created"),
+            models.Index(fields=["customer", "-created_at"], name="order_customer_created"),
+            models.Index(Upper("email"), name="order_email_upper"),
+        ]
+
+    def __str__(self):
+        return self.display_number
+
+    @property
+    def display_number(self):
+        return f"TL-{self.number:06d}"
+
+
+class OrderNumber(models.Model):
+    """A single counter row: numbers are handed out under its row lock, so they are unique and gap-free."""
+
+    last = models.PositiveBigIntegerField(default=0)
+
+
+class OrderItem(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    design = models.ForeignKey("designs.Design", on_delete=models.PROTECT, related_name="order_items")
+    size = models.CharField(max_length=12)
+    color = models.CharField(max_length=40)
+    quantity = models.PositiveIntegerField()
+    unit_price = models.DecimalField(max_digits=8, decimal_places=2)
+
+    class Meta:
+        indexes = [models.Index(fields=["order", "id"], name="orderitem_order")]
+
+    @property
+    def line_total(self):
+        return self.unit_price * self.quantity
+
+
+class OrderEvent(models.Model):
+    class Kind(models.TextChoices):
+        CREATED = "created"
+        STATUS = "status"
+        MAIL = "mail"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    message = models.CharField(max_length=300)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["order", "created_at"], name="orderevent_order")]
+
+
+class OutgoingMailQuerySet(models.QuerySet):
+    def due(self, *, now):
+        """Mail to send now: queued and due, or claimed so long ago that its worker must have died."""
+        stale = now - timezone.timedelta(seconds=settings.SWEEP_STALE_AFTER_S)
+        return self.filter(
+            models.Q(status=OutgoingMail.Status.QUEUED, next_attempt_at__lte=now)
+            | models.Q(status=OutgoingMail.Status.SENDING, claimed_at__lt=stale)
+        )
+
+
+class OutgoingMail(models.Model):
+    """The outbox: written in the same transaction as the order change, sent after commit, exactly once."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        SENDING = "sending"
+        SENT = "sent"
+        FAILED = "failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.CASCADE, related_name="mails")
+    kind = models.CharField(max_length=30)
+    to = models.EmailField()
+    subject = models.CharField(max_length=200)
+    body_text = models.TextField()
+    body_html = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = OutgoingMailQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="mail_status_next"),
+            models.Index(fields=["order", "created_at"], name="mail_order"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} to {self.to}"

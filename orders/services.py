@@ -1,0 +1,185 @@
+"""Every write to orders goes through here: creation, status changes, and the mail that goes with them."""
+
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from designs.models import Design
+from orders.emails import mail_queue
+from orders.models import Order, OrderEvent, OrderItem, OrderNumber, Product
+from project.api import ApiError
+
+MAX_ITEMS = 50  # lines per order
+MAX_QUANTITY = 5000  # garments per line: more is a phone call, not a web order
+
+Status = Order.Status
+# The one place that says which status may follow which.
+TRANSITIONS = {
+    Status.RECEIVED: {Status.PROOFING, Status.APPROVED, Status.CANCELLED},
+    Status.PROOFING: {Status.APPROVED, Status.CANCELLED},
+    Status.APPROVED: {Status.IN_PRODUCTION, Status.CANCELLED},
+    Status.IN_PRODUCTION: {Status.SHIPPED, Status.CANCELLED},
+    Status.SHIPPED: {Status.COMPLETED},
+    Status.COMPLETED: set(),
+    Status.CANCELLED: set(),
+}
+MAIL_ON_STATUS = {Status.SHIPPED: "shipped", Status.CANCELLED: "cancelled"}
+
+
+class OrderError(ApiError):
+    """An expected failure in the orders domain, with text a customer can act on."""
+
+
+@dataclass
+class LineRequest:
+    product: object
+    design: object
+    size: str
+    color: str
+    quantity: object
+
+
+def _parse_quantity(value):
+    if isinstance(value, bool):
+        return None
+    try:
+        quantity = int(value)
+    except (TypeError, ValueError):
+        return None
+    return quantity if str(quantity) == str(value).strip() else None
+
+
+def order_create(*, email, name, items, user=None, now=None):
+    """Create an order with its items, its first event and its confirmation mail, in one transaction.
+
+    `items` are dicts with product, design, size, color and quantity (ids as strings). Raises OrderError with a
+    per-line explanation when anything is off; nothing is written then.
+    """
+    now = now or timezone.now()
+    errors = {}
+    email = (email or "").strip()
+    name = (name or "").strip()
+    try:
+        validate_email(email)
+    except ValidationError:
+        errors["email"] = "Enter a valid email address."
+    if not name:
+        errors["name"] = "Enter the name for the order."
+    elif len(name) > 120:
+        errors["name"] = "The name is longer than 120 characters."
+    if not isinstance(items, list) or not items:
+        errors["items"] = "Add at least one item."
+        raise OrderError("The order is not valid.", details=errors)
+    if len(items) > MAX_ITEMS:
+        raise OrderError(f"An order holds at most {MAX_ITEMS} items.", details={"items": "too many"})
+
+    lines = [LineRequest(**{key: (item or {}).get(key) for key in ("product", "design", "size", "color",
+                                                                   "quantity")}) if isinstance(item, dict)
+             else None for item in items]
+    products = Product.objects.filter(active=True).in_bulk(
+        [str(line.product) for line in lines if line and _is_uuid(line.product)]
+    )
+    designs = {}
+    if user is not None:
+        designs = Design.objects.filter(owner=user).in_bulk(
+            [str(line.design) for line in lines if line and _is_uuid(line.design)]
+        )
+    item_errors = {}
+    rows = []
+    for index, line in enumerate(lines):
+        if line is None:
+            item_errors[index] = "Each item must be an object."
+            continue
+        product = products.get(_uuid_or_none(line.product))
+        design = designs.get(_uuid_or_none(line.design))
+        quantity = _parse_quantity(line.quantity)
+        if product is None:
+            item_errors[index] = "Unknown product."
+        elif design is None:
+            item_errors[index] = "Unknown design: choose one from your library."
+        elif design.status == Design.Status.FAILED:
+            item_errors[index] = "This design could not be processed; upload it again."
+        elif line.size not in product.size_list:
+            item_errors[index] = f"Size must be one of {', '.join(product.size_list)}."
+        elif line.color not in product.color_list:
+            item_errors[index] = f"Colour must be one of {', '.join(product.color_list)}."
+        elif quantity is None or not 1 <= quantity <= MAX_QUANTITY:
+            item_errors[index] = f"Quantity must be a whole number from 1 to {MAX_QUANTITY}."
+        else:
+            rows.append(OrderItem(product=product, design=design, size=line.size, color=line.color,
+                                  quantity=quantity, unit_price=product.price))
+    if item_errors:
+        errors["items"] = item_errors
+    if errors:
+        raise OrderError("The order is not valid.", details=errors)
+
+    total = sum((row.unit_price * row.quantity for row in rows), Decimal("0.00"))
+    with transaction.atomic():
+        order = Order.objects.create(
+            number=_next_order_number(), customer=user, email=email, name=name, total=total,
+            item_count=len(rows), created_at=now, updated_at=now,
+        )
+        for row in rows:
+            row.order = order
+        OrderItem.objects.bulk_create(rows)
+        OrderEvent.objects.create(order=order, kind=OrderEvent.Kind.CREATED, message="Order received", created_at=now)
+        mail_queue(order=order, kind="confirmation", now=now)
+    return order
+
+
+def _is_uuid(value):
+    return _uuid_or_none(value) is not None
+
+
+def _uuid_or_none(value):
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+def _next_order_number():
+    """The next order number, under the counter row's lock (call inside a transaction)."""
+    counter, _ = OrderNumber.objects.select_for_update().get_or_create(pk=1)
+    OrderNumber.objects.filter(pk=1).update(last=F("last") + 1)
+    return counter.last + 1
+
+
+def order_change_status(*, order_id, status, now=None):
+    """Move an order to `status` if the workflow allows it; writes the event and any mail in the same transaction."""
+    now = now or timezone.now()
+    status = Status(status)
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        if status not in TRANSITIONS[Status(order.status)]:
+            raise OrderError(
+                f"An order that is {order.get_status_display().lower()} cannot become {status.label.lower()}."
+            )
+        previous = order.get_status_display()
+        order.status = status
+        order.updated_at = now
+        order.save(update_fields=["status", "updated_at"])
+        OrderEvent.objects.create(
+            order=order, kind=OrderEvent.Kind.STATUS, message=f"{previous} → {status.label}", created_at=now
+        )
+        if status in MAIL_ON_STATUS:
+            mail_queue(order=order, kind=MAIL_ON_STATUS[status], now=now)
+    return order
+
+
+def order_bulk_change_status(*, order_ids, status, now=None):
+    """Change many orders through the same path as one; returns (changed, refused) counts."""
+    changed = refused = 0
+    for order_id in order_ids:
+        try:
+            order_change_status(order_id=order_id, status=status, now=now)
+            changed += 1
+        except OrderError:
+            refused += 1
+    return changed, refused

@@ -1,0 +1,14 @@
+import os
+
+from django.apps import AppConfig
+
+
+class ProjectConfig(AppConfig):
+    name = "project"
+    verbose_name = "Threadline"
+
+    def ready(self):
+        from project.db import forget_inherited_connections
+
+        # django-q2 forks its workers; a child must never reuse the parent's database sockets.
+        os.register_at_fork(after_in_child=forget_inherited_connections)

@@ -1,0 +1,340 @@
+"""Threadline settings.
+
+Every environment variable is read here, once, at the top. With no environment at all the project runs on embedded
+defaults (SQLite, local-memory cache, the Django-Q2 ORM broker, local files under var/, console mail); each real
+service is switched on by one variable. `.env.example` lists them all.
+"""
+
+import os
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+import dj_database_url
+from botocore.config import Config
+
+
+def env_str(name, default=""):
+    return os.environ.get(name, default)
+
+
+def env_bool(name, default=False):
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name, default):
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+def env_list(name, default):
+    value = os.environ.get(name)
+    if not value:
+        return list(default)
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
+
+SECRET_KEY_FROM_ENV = env_str("SECRET_KEY")
+DEBUG = env_bool("DEBUG", False)
+# A deployment supplies its own secret key; a development run has none. HTTPS hardening follows unless told otherwise.
+HTTPS = env_bool("HTTPS", default=bool(SECRET_KEY_FROM_ENV) and not DEBUG)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+DATABASE_URL = env_str("DATABASE_URL")
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL")
+DB_POOL_MAX = env_int("DB_POOL_MAX", 8)
+REDIS_URL = env_str("REDIS_URL")
+Q_BROKER = env_str("Q_BROKER", "redis" if REDIS_URL else "orm")
+Q_WORKERS = env_int("Q_WORKERS", 2)
+STORAGE_URL = env_str("STORAGE_URL")
+EMAIL_URL = env_str("EMAIL_URL")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Threadline <orders@threadline.localhost>")
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+SLOW_REQUEST_MS = env_int("SLOW_REQUEST_MS", 500)
+
+SECRET_KEY = SECRET_KEY_FROM_ENV or "dev-only-key-set-SECRET_KEY-in-production-0123456789"
+
+# --- Applications -----------------------------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_q",
+    "project",
+    "designs",
+    "orders",
+]
+
+MIDDLEWARE = [
+    "project.middleware.ServerTimingMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "project.middleware.DatabaseUnavailableMiddleware",
+]
+
+if DEBUG:
+    INSTALLED_APPS.append("debug_toolbar")
+    MIDDLEWARE.insert(1, "debug_toolbar.middleware.DebugToolbarMiddleware")
+    INTERNAL_IPS = ["127.0.0.1"]
+
+ROOT_URLCONF = "project.urls"
+WSGI_APPLICATION = "project.wsgi.application"
+ASGI_APPLICATION = "project.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------------------------------------------
+if DATABASE_URL:
+    _default_db = dj_database_url.parse(DATABASE_URL, conn_max_age=0, conn_health_checks=True)
+    _default_db.setdefault("OPTIONS", {})
+    # Django's native psycopg pool: a connection per request comes from here, not from a new TCP handshake.
+    _default_db["OPTIONS"].update(
+        {
+            "connect_timeout": 5,
+            "pool": {"min_size": 1, "max_size": DB_POOL_MAX, "timeout": 5, "max_idle": 300},
+        }
+    )
+    DATABASES = {"default": _default_db}
+    if DATABASE_REPLICA_URL:
+        DATABASES["replica"] = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=0, conn_health_checks=True)
+        DATABASES["replica"].setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": DB_POOL_MAX}
+        DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+        DATABASE_ROUTERS = ["project.routers.ReportingReplicaRouter"]
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "db.sqlite3",
+            "OPTIONS": {
+                # WAL lets web processes read while a worker writes; IMMEDIATE transactions plus a busy timeout make
+                # writers queue instead of failing with "database is locked".
+                "init_command": (
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA temp_store=MEMORY;"
+                    " PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456;"
+                ),
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+            },
+        }
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache ------------------------------------------------------------------------------------------------------
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                # Without timeouts a hung Redis hangs every request; with IGNORE_EXCEPTIONS an outage means cache
+                # misses (slower pages), not errors.
+                "SOCKET_CONNECT_TIMEOUT": 0.5,
+                "SOCKET_TIMEOUT": 0.5,
+                "IGNORE_EXCEPTIONS": True,
+            },
+            "KEY_PREFIX": "tl",
+        }
+    }
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+    DJANGO_REDIS_LOGGER = "project.cache"
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "threadline"}}
+
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
+# --- Task queue -------------------------------------------------------------------------------------------------
+Q_CLUSTER = {
+    "name": "threadline",
+    "workers": Q_WORKERS,
+    "timeout": 300,  # s: a 50 MB print file takes ~3 s; anything near this is stuck
+    "retry": 360,  # s: must exceed timeout, or a slow task runs twice at once
+    "max_attempts": 3,  # the default (0) retries a failing task forever
+    "ack_failures": True,
+    "save_limit": 1000,
+    "recycle": 200,  # tasks per worker before a fresh process: bounds memory growth from image work
+    "catch_up": False,
+    "label": "Task queue",
+    "orm": "default",
+    "poll": 0.5,
+}
+if Q_BROKER == "redis" and REDIS_URL:
+    del Q_CLUSTER["orm"], Q_CLUSTER["poll"]
+    _sep = "&" if "?" in REDIS_URL else "?"
+    # The broker blocks on BLPOP for 1 s, so its read timeout must be longer than that.
+    Q_CLUSTER["redis"] = f"{REDIS_URL}{_sep}socket_timeout=5&socket_connect_timeout=2&health_check_interval=30"
+
+# --- Files ------------------------------------------------------------------------------------------------------
+
+
+def storage_from_url(url):
+    """Translate STORAGE_URL into a STORAGES["default"] entry (local folder when empty)."""
+    if not url:
+        return {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(VAR_DIR / "media"), "allow_overwrite": True},
+        }
+    parts = urlparse(url)
+    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    if parts.scheme == "s3":
+        options = {
+            "bucket_name": parts.netloc,
+            "location": parts.path.strip("/"),
+            "endpoint_url": query.get("endpoint"),
+            "region_name": query.get("region"),
+            "default_acl": None,
+            "file_overwrite": True,  # keys are content-addressed: same key, same bytes
+            "querystring_auth": True,
+            "max_memory_size": 8 * 1024 * 1024,
+            "client_config": Config(
+                connect_timeout=3, read_timeout=20, retries={"max_attempts": 3, "mode": "standard"},
+                max_pool_connections=16,  # concurrent uploads of one batch share these connections
+            ),
+        }
+        return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+    if parts.scheme == "sftp":
+        params = {"username": unquote(parts.username or ""), "port": parts.port or 22, "timeout": 10}
+        if parts.password:
+            params["password"] = unquote(parts.password)
+        if query.get("key"):
+            params["key_filename"] = query["key"]
+        options = {
+            "host": parts.hostname,
+            "root_path": parts.path or "/",
+            "params": params,
+            "known_host_file": query.get("known_hosts"),
+            "interactive": False,
+        }
+        return {"BACKEND": "designs.storage.ContentAddressedSFTPStorage", "OPTIONS": options}
+    raise ValueError(f"STORAGE_URL scheme {parts.scheme!r} is not supported (use s3:// or sftp://)")
+
+
+STORAGES = {
+    "default": storage_from_url(STORAGE_URL),
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+WHITENOISE_MAX_AGE = 31536000  # hashed names never change content
+
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # bytes: larger uploads spool to a temp file, not RAM
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FILES = 100
+
+# --- Mail -------------------------------------------------------------------------------------------------------
+if EMAIL_URL:
+    _mail = urlparse(EMAIL_URL)
+    _mail_query = {key: values[-1] for key, values in parse_qs(_mail.query).items()}
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = _mail.hostname or "localhost"
+    EMAIL_PORT = _mail.port or 25
+    EMAIL_HOST_USER = unquote(_mail.username or "")
+    EMAIL_HOST_PASSWORD = unquote(_mail.password or "")
+    EMAIL_USE_TLS = _mail_query.get("tls", "0") in {"1", "true", "yes"}
+    EMAIL_USE_SSL = _mail.scheme == "smtps" or _mail_query.get("ssl", "0") in {"1", "true", "yes"}
+    EMAIL_TIMEOUT = 10
+else:
+    EMAIL_BACKEND = "project.mail.ConsoleAndFileBackend"
+    EMAIL_FILE_PATH = VAR_DIR / "mail"
+
+# --- Auth -------------------------------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Security ---------------------------------------------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
+    SECURE_HSTS_SECONDS = 31536000
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+if DEBUG:
+    # The debug toolbar injects inline scripts and styles.
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["script-src"].append("'unsafe-inline'")
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["style-src"].append("'unsafe-inline'")
+
+# --- Logging ----------------------------------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django": {"level": "INFO" if LOG_LEVEL == "DEBUG" else LOG_LEVEL},
+        "django.db.backends": {"level": "INFO"},  # never log every SQL statement, even at DEBUG
+    },
+}
+
+# --- Threadline -------------------------------------------------------------------------------------------------
+UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 60 * 1024 * 1024)  # bytes per file: print files run 5-50 MB
+UPLOAD_MAX_PIXELS = env_int("UPLOAD_MAX_PIXELS", 60_000_000)  # below Pillow's 89 Mpx bomb threshold
+UPLOAD_MAX_FILES = 100  # per request and per batch
+DUPLICATE_MAX_DISTANCE = env_int("DUPLICATE_MAX_DISTANCE", 6)  # bits of 64: resize, re-encode and small crops stay within
+SWEEP_STALE_AFTER_S = 180  # a design or mail untouched this long in flight was left by a dead worker

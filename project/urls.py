@@ -1,0 +1,26 @@
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from designs import urls as design_urls
+from orders import urls as order_urls
+from project import health, views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", health.healthz, name="healthz"),
+    path("accounts/signup/", views.signup, name="signup"),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("designs/", include("designs.urls")),
+    path("orders/", include("orders.urls")),
+    path("api/", include((design_urls.api_urlpatterns, "designs_api"))),
+    path("api/", include((order_urls.api_urlpatterns, "orders_api"))),
+    path("admin/", admin.site.urls),
+]
+
+if settings.DEBUG:
+    from debug_toolbar.toolbar import debug_toolbar_urls
+
+    urlpatterns += debug_toolbar_urls()

@@ -1,0 +1,8 @@
+"""Task functions that tests enqueue into a real cluster."""
+
+from django.contrib.auth import get_user_model
+
+
+def count_users_plus(n):
+    """Touches the database, so a broken connection in a forked worker shows up as a failed task."""
+    return get_user_model().objects.count() + n
