@@ -149,7 +149,7 @@ def inspect_upload(fp, *, max_bytes, max_pixels):
         head = fp.read(HEAD_BYTES)
         image_format = _sniff(head)
         _check_end(fp, size, head, image_format)
-        return _read_header(fp, size, image_format, max_pixels)
+        return _read_header(fp, head, size, image_format, max_pixels)
     finally:
         fp.seek(0)
 
@@ -227,7 +227,11 @@ def _png_end(fp, size):
     raise ImageRejected("corrupt")
 
 
-def _read_header(fp, size, image_format, max_pixels):
+def _read_header(fp, head, size, image_format, max_pixels):
+    if image_format == "PNG" and head[12:16] == b"IHDR":
+        # Read before Image.open, so that Pillow's own bomb limit, which reports no width and height, fires
+        # only for JPEG and WebP.
+        _check_pixels(*struct.unpack(">II", head[16:24]), max_pixels)
     fp.seek(0)
     try:
         with Image.open(fp, formats=[image_format]) as im:
@@ -239,13 +243,17 @@ def _read_header(fp, size, image_format, max_pixels):
         raise _bomb_rejected(exc, max_pixels) from exc
     except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
         raise ImageRejected("corrupt") from exc
+    _check_pixels(width, height, max_pixels)
+    if frames > 1:
+        raise ImageRejected("animated", frames=frames)
+    return ImageInfo(format=image_format, width=width, height=height, mode=mode, size_bytes=size)
+
+
+def _check_pixels(width, height, max_pixels):
     if width * height > max_pixels:
         raise ImageRejected(
             "too_many_pixels", size=f"{width}x{height}", megapixels=_megas(width * height), limit=_megas(max_pixels)
         )
-    if frames > 1:
-        raise ImageRejected("animated", frames=frames)
-    return ImageInfo(format=image_format, width=width, height=height, mode=mode, size_bytes=size)
 
 
 def _bomb_rejected(exc, max_pixels):

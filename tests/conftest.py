@@ -105,7 +105,10 @@ def design_image(seed=0, size=(800, 600), mode="RGBA", background=(0, 0, 0, 0)):
 def encode(image, fmt="PNG", **params):
     buffer = io.BytesIO()
     if fmt == "JPEG" and image.mode in ("RGBA", "LA", "P"):
-        image = image.convert("RGB")
+        # JPEG has no transparency: flatten onto white as an export would, keeping the picture a person sees.
+        flat = Image.new("RGB", image.size, "white")
+        flat.paste(image.convert("RGBA"), mask=image.convert("RGBA").getchannel("A"))
+        image = flat
     image.save(buffer, fmt, **params)
     return buffer.getvalue()
 
@@ -177,3 +180,11 @@ def wait_for(predicate, *, timeout, interval=0.25, message="condition"):
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout} s waiting for {message}")
+
+
+@pytest.fixture
+def tasks_inline(monkeypatch):
+    """Run enqueued tasks in this process as they are enqueued (django-q2's sync mode)."""
+    from django_q.conf import Conf
+
+    monkeypatch.setattr(Conf, "SYNC", True)
