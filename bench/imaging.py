@@ -6,7 +6,6 @@ times are the median of RUNS runs; peak memory is the max RSS of a fresh process
 """
 
 import io
-import resource
 import statistics
 import subprocess
 import sys
@@ -111,8 +110,10 @@ def peak_rss_mb(path):
     return float(out[0]), float(out[1])
 
 
-def _max_rss_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+def _peak_rss_mb():
+    # VmHWM, not ru_maxrss: a child's ru_maxrss starts at the RSS its parent had when it forked.
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
 
 
 def main():
@@ -135,8 +136,8 @@ def main():
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--peak"]:
-        before = _max_rss_mb()
+        before = _peak_rss_mb()
         ours(sys.argv[2])
-        print(before, _max_rss_mb())
+        print(before, _peak_rss_mb())
     else:
         main()

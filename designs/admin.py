@@ -3,17 +3,18 @@ from django.utils.html import format_html
 
 from designs.models import Design, UploadBatch
 from designs.templatetags.design_tags import design_thumbnail
+from project.pagination import EstimatedCountPaginator
 
 
 @admin.register(Design)
 class DesignAdmin(admin.ModelAdmin):
     list_display = ("preview", "title", "owner", "status", "duplicate_link", "width", "height", "created_at")
     list_filter = ("status", "format", ("created_at", admin.DateFieldListFilter))
-    search_fields = ("title", "original_name", "sha256", "owner__username", "owner__email")
+    search_fields = ("=sha256", "^title", "=owner__username")  # index-friendly lookups only
     list_select_related = ("owner",)
     list_per_page = 50
     show_full_result_count = False
-    date_hierarchy = "created_at"
+    paginator = EstimatedCountPaginator
     raw_id_fields = ("owner", "batch", "duplicate_of")
     readonly_fields = ("preview_large", "sha256", "phash", "dhash", "detail", "phash_0", "phash_1", "phash_2",
                        "phash_3", "attempts", "processed_at", "updated_at")
@@ -41,4 +42,4 @@ class UploadBatchAdmin(admin.ModelAdmin):
     list_per_page = 50
     show_full_result_count = False
     raw_id_fields = ("owner",)
-    date_hierarchy = "created_at"
+    paginator = EstimatedCountPaginator

@@ -228,7 +228,7 @@ def _png_end(fp, size):
 
 
 def _read_header(fp, head, size, image_format, max_pixels):
-    if image_format == "PNG" and head[12:16] == b"IHDR":
+    if image_format == "PNG" and head[8:16] == b"\x00\x00\x00\x0dIHDR":  # a 13-byte IHDR opens every PNG
         # Read before Image.open, so that Pillow's own bomb limit, which reports no width and height, fires
         # only for JPEG and WebP.
         _check_pixels(*struct.unpack(">II", head[16:24]), max_pixels)

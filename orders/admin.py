@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from designs.templatetags.design_tags import design_thumbnail
 from orders import emails, services
 from orders.models import Order, OrderEvent, OrderItem, OutgoingMail, Product
+from project.pagination import EstimatedCountPaginator
 
 
 @admin.register(Product)
@@ -72,10 +73,11 @@ def _status_action(status):
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
     list_display = ("display_number", "preview", "name", "email", "status", "item_count", "total", "created_at")
-    list_filter = ("status",)
-    search_fields = ("=number", "^email")
-    date_hierarchy = "created_at"
+    list_filter = ("status", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("email",)  # shows the search box; get_search_results decides how each term is searched
+    search_help_text = "An order number (TL-000123 or 123) or the start of an email address."
     list_per_page = 50
+    paginator = EstimatedCountPaginator
     show_full_result_count = False
     list_select_related = ("customer",)
     raw_id_fields = ("customer",)
@@ -86,6 +88,16 @@ class OrderAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).with_first_design()
+
+    def get_search_results(self, request, queryset, search_term):
+        """Numbers by the unique index, emails by prefix (an index range on PostgreSQL); never a scan."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        digits = term.upper().removeprefix("TL-").lstrip("0") or "0"
+        if digits.isdigit():
+            return queryset.filter(number=int(digits)), False
+        return queryset.filter(email__istartswith=term), False
 
     @admin.display(description="Order", ordering="number")
     def display_number(self, order):

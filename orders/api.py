@@ -6,8 +6,9 @@ from django.urls import reverse
 
 from designs.api import thumbnail_url
 from orders import services
+from orders import stats as order_stats
 from orders.models import Order, Product
-from project.api import api_view, json_body
+from project.api import api_view, error_response, json_body
 
 
 @api_view("GET", login_required=False)
@@ -58,3 +59,10 @@ def order_document(order):
 def order_detail(request, order_id):
     order = get_object_or_404(Order.objects.visible_to(request.user).for_detail(), pk=order_id)
     return JsonResponse(order_document(order))
+
+
+@api_view("GET")
+def stats(request):
+    if not request.user.is_staff:
+        return error_response("Staff only.", status=403)
+    return JsonResponse(order_stats.dashboard())

@@ -111,6 +111,23 @@ class OrderNumber(models.Model):
     last = models.PositiveBigIntegerField(default=0)
 
 
+class DailyOrderStats(models.Model):
+    """Orders and revenue per creation day and current status, kept by the services.
+
+    The dashboard sums a few hundred of these rows instead of scanning a million orders (measured: 9-15 s dashboards
+    elsewhere, eight COUNT queries over the whole table).
+    """
+
+    day = models.DateField()
+    status = models.CharField(max_length=16, choices=Order.Status.choices)
+    orders = models.IntegerField(default=0)
+    revenue = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "status"], name="daily_stats_day_status")]
+        verbose_name_plural = "daily order stats"
+
+
 class OrderItem(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")

@@ -1,6 +1,7 @@
 """Every write to orders goes through here: creation, status changes, and the mail that goes with them."""
 
 import uuid
+from datetime import UTC
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -13,6 +14,7 @@ from django.utils import timezone
 from designs.models import Design
 from orders.emails import mail_queue
 from orders.models import Order, OrderEvent, OrderItem, OrderNumber, Product
+from orders.stats import stats_record
 from project.api import ApiError
 
 MAX_ITEMS = 50  # lines per order
@@ -129,8 +131,14 @@ def order_create(*, email, name, items, user=None, now=None):
             row.order = order
         OrderItem.objects.bulk_create(rows)
         OrderEvent.objects.create(order=order, kind=OrderEvent.Kind.CREATED, message="Order received", created_at=now)
+        stats_record(day=_utc_day(order.created_at), status=order.status, orders=1, revenue=order.total)
         mail_queue(order=order, kind="confirmation", now=now)
     return order
+
+
+def _utc_day(moment):
+    """The day an order counts for in the statistics: its UTC creation date, as `stats_rebuild` computes it."""
+    return moment.astimezone(UTC).date()
 
 
 def _is_uuid(value):
@@ -161,7 +169,10 @@ def order_change_status(*, order_id, status, now=None):
             raise OrderError(
                 f"An order that is {order.get_status_display().lower()} cannot become {status.label.lower()}."
             )
-        previous = order.get_status_display()
+        previous, previous_status = order.get_status_display(), order.status
+        day = _utc_day(order.created_at)
+        stats_record(day=day, status=previous_status, orders=-1, revenue=-order.total)
+        stats_record(day=day, status=status, orders=1, revenue=order.total)
         order.status = status
         order.updated_at = now
         order.save(update_fields=["status", "updated_at"])

@@ -14,4 +14,5 @@ api_urlpatterns = [
     path("products", api.product_list, name="product_list"),
     path("orders", api.order_create, name="order_create"),
     path("orders/<uuid:order_id>", api.order_detail, name="order_detail"),
+    path("stats", api.stats, name="stats"),
 ]

@@ -21,6 +21,7 @@ from tqdm import tqdm
 from designs import similarity
 from designs.models import Design
 from orders.models import Order, OrderEvent, OrderItem, OrderNumber, Product
+from orders.stats import stats_rebuild
 
 BATCH_ROWS = 20_000  # rows per INSERT/COPY batch: ~40 MB of Python objects at most
 CATALOGUE = [
@@ -195,6 +196,7 @@ class Command(BaseCommand):
             self.flush(order_rows, item_rows, event_rows, order_columns, item_columns, event_columns, progress)
         self.flush(order_rows, item_rows, event_rows, order_columns, item_columns, event_columns, progress)
         progress.close()
+        stats_rebuild()
 
     @staticmethod
     def flush(order_rows, item_rows, event_rows, order_columns, item_columns, event_columns, progress):

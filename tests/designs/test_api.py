@@ -1,0 +1,146 @@
+"""The designs JSON API and pages, as a browser or script would use them."""
+
+import pytest
+
+from designs import services
+from designs.models import Design
+from tests.conftest import design_image, encode
+
+pytestmark = pytest.mark.django_db
+
+
+def post_files(client, url, files):
+    return client.post(url, {"files": files})
+
+
+def png_file(tmp_path, name, seed, size=(600, 450)):
+    path = tmp_path / name
+    path.write_bytes(encode(design_image(seed, size=size), "PNG"))
+    return path.open("rb")
+
+
+@pytest.fixture
+def uploaded(alice, tmp_path, tasks_inline, django_capture_on_commit_callbacks):
+    """Three designs uploaded through the API and processed."""
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_files(alice, "/api/uploads", [png_file(tmp_path, f"art-{i}.png", i) for i in range(3)])
+    assert response.status_code == 202, response.content
+    return response.json()
+
+
+def test_upload_answers_202_with_the_contract_fields(uploaded):
+    assert set(uploaded) == {"id", "status_url", "accepted", "rejected"}
+    assert uploaded["status_url"] == f"/api/uploads/{uploaded['id']}"
+    assert [item["name"] for item in uploaded["accepted"]] == ["art-0.png", "art-1.png", "art-2.png"]
+    assert set(uploaded["accepted"][0]) == {"name", "design_id", "status", "duplicate_of"}
+
+
+def test_batch_status_reports_progress_and_items(alice, uploaded):
+    state = alice.get(uploaded["status_url"]).json()
+    assert state["status"] == "done"
+    assert (state["total"], state["processed"], state["ready"], state["failed"]) == (3, 3, 3, 0)
+    item = state["items"][0]
+    assert set(item) == {"name", "design_id", "status", "duplicate_of", "distance", "thumbnail_url", "error"}
+    assert item["status"] == "ready" and item["thumbnail_url"].endswith("-256.webp")
+
+
+def test_adding_files_to_a_batch_reports_refusals_per_file(alice, uploaded, tmp_path):
+    bad = tmp_path / "notes.png"
+    bad.write_bytes(b"%PDF-1.7\n...")
+    response = post_files(alice, f"/api/uploads/{uploaded['id']}/files", [bad.open("rb")])
+    assert response.status_code == 202
+    assert response.json()["rejected"] == [{"name": "notes.png",
+                                            "error": "This file is a PDF; upload a PNG, JPEG or WebP image."}]
+    assert alice.get(uploaded["status_url"]).json()["rejected"][0]["name"] == "notes.png"
+
+
+def test_upload_without_files_is_a_400_with_a_message(alice):
+    response = alice.post("/api/uploads", {})
+    assert response.status_code == 400 and "at least one file" in response.json()["error"]
+
+
+def test_design_list_and_detail(alice, uploaded):
+    listing = alice.get("/api/designs?page=1").json()
+    assert len(listing["results"]) == 3 and listing["next"] is None and listing["previous"] is None
+    assert set(listing["results"][0]) == {"id", "title", "status", "width", "height", "thumbnail_url", "created_at"}
+    design_id = uploaded["accepted"][0]["design_id"]
+    detail = alice.get(f"/api/designs/{design_id}").json()
+    assert len(detail["sha256"]) == 64 and len(detail["phash"]) == 16 and isinstance(detail["similar"], list)
+    assert alice.get("/api/designs?page=9").status_code == 404
+
+
+def test_another_users_ids_are_404_everywhere(client, other_user, uploaded):
+    client.force_login(other_user)
+    design_id = uploaded["accepted"][0]["design_id"]
+    for url in (f"/api/designs/{design_id}", uploaded["status_url"], f"/designs/{design_id}/",
+                f"/designs/{design_id}/original"):
+        assert client.get(url).status_code == 404, url
+    assert client.post(f"/api/uploads/{uploaded['id']}/files", {}).status_code == 404
+    assert client.get("/api/designs").json()["results"] == []
+
+
+def test_staff_see_every_design(client, staff_user, uploaded):
+    client.force_login(staff_user)
+    assert client.get(f"/api/designs/{uploaded['accepted'][0]['design_id']}").status_code == 200
+
+
+def test_thumbnails_are_immutable_with_a_strong_etag_and_304(client, uploaded, alice):
+    url = alice.get(uploaded["status_url"]).json()["items"][0]["thumbnail_url"]
+    response = client.get(url)
+    assert response.status_code == 200 and response["Content-Type"] == "image/webp"
+    assert response["Cache-Control"] == "public, max-age=31536000, immutable"
+    etag = response["ETag"]
+    assert etag.startswith('"') and not etag.startswith("W/")
+    assert client.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    assert client.get(url.replace("-256.", "-999.")).status_code == 404
+
+
+def test_originals_are_attachments_with_nosniff(alice, uploaded):
+    response = alice.get(f"/designs/{uploaded['accepted'][0]['design_id']}/original")
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith('attachment; filename="art-0.png"')
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert b"".join(response.streaming_content).startswith(b"\x89PNG")
+
+
+def test_near_duplicates_are_searched_by_index_probes_not_a_scan(user):
+    from designs.similarity import hash_chunks, to_signed64
+
+    query = 0xF0F0_1234_ABCD_5678
+    rows = []
+    for i, flips in enumerate([0, 3, 6, 7, 20]):
+        value = query
+        for bit in range(flips):
+            value ^= 1 << (bit * 3)
+        rows.append(Design(owner=user, title=f"d{i}", original_name="x.png", sha256=f"{i:064x}", format="PNG",
+                           status="ready", phash=to_signed64(value),
+                           **{f"phash_{k}": chunk for k, chunk in enumerate(hash_chunks(value))}))
+    Design.objects.bulk_create(rows)
+    found = services.near_duplicates(owner_id=user.pk, phash=query, max_distance=6)
+    assert [distance for _, distance in found] == [0, 3, 6]
+
+
+def test_gallery_and_design_pages_run_a_fixed_number_of_queries(alice, user, django_assert_max_num_queries):
+    def add(count):
+        Design.objects.bulk_create([
+            Design(owner=user, title=f"d{i}", original_name="x.png", sha256=f"{i:064x}", format="PNG",
+                   status="ready", has_thumbnail=True, thumb_width=256, thumb_height=200) for i in range(count)
+        ])
+
+    add(2)
+    with django_assert_max_num_queries(6) as few:
+        assert alice.get("/designs/").status_code == 200
+    add(60)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert alice.get("/designs/").status_code == 200
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert alice.get("/api/designs").status_code == 200
+    design = Design.objects.filter(owner=user).first()
+    with django_assert_max_num_queries(7):
+        assert alice.get(f"/designs/{design.pk}/").status_code == 200
+
+
+def test_gallery_thumbnails_are_lazy_with_their_size(alice, uploaded):
+    body = alice.get("/designs/").content.decode()
+    assert body.count('loading="lazy"') == 3
+    assert 'width="256"' in body and "height=" in body

@@ -1,0 +1,178 @@
+"""Orders fixtures: products, processed designs, a real SMTP sink on loopback, a mail-sending cluster."""
+
+import collections
+import email
+import email.policy
+import hashlib
+import socket
+import threading
+from decimal import Decimal
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.db import connection
+
+from tests.conftest import Cluster
+
+
+@pytest.fixture
+def product():
+    from orders.models import Product
+
+    return Product.objects.create(name="Classic tee", price=Decimal("19.90"), sizes="S,M,L,XL", colors="white,black")
+
+
+@pytest.fixture
+def hoodie():
+    from orders.models import Product
+
+    return Product.objects.create(name="Hoodie", garment="Hoodie", price=Decimal("0.10"), sizes="M,L",
+                                  colors="grey")
+
+
+def create_design(owner, *, title="Artwork", status="ready", has_thumbnail=False):
+    """A design as the processing pipeline leaves it (no file needed for orders)."""
+    from designs.models import Design
+
+    create_design.counter += 1
+    sha256 = hashlib.sha256(f"{owner.pk}-{title}-{create_design.counter}".encode()).hexdigest()
+    return Design.objects.create(owner=owner, title=title, original_name=f"{title}.png", sha256=sha256, format="PNG",
+                                 status=status, width=4500, height=5400, has_thumbnail=has_thumbnail,
+                                 thumb_width=213 if has_thumbnail else 0, thumb_height=256 if has_thumbnail else 0)
+
+
+create_design.counter = 0
+
+
+@pytest.fixture
+def make_design():
+    return create_design
+
+
+@pytest.fixture
+def design(user):
+    return create_design(user, title="Mountain logo")
+
+
+def line(product, design, *, size="M", color="black", quantity=1):
+    """One order line as the API receives it: ids as strings."""
+    return {"product": str(product.pk), "design": str(design.pk), "size": size, "color": color, "quantity": quantity}
+
+
+@pytest.fixture
+def place_order(user, product, design):
+    """Place an order through the service for `user` (on-commit work captured by the caller, if wanted)."""
+    from orders import services
+
+    def place(*, items=None, customer=None, email="alice@example.com", name="Alice Example"):
+        return services.order_create(email=email, name=name, items=items or [line(product, design)],
+                                     user=customer or user)
+
+    return place
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class RecordingHandler:
+    """aiosmtpd handler that keeps every message it is given, parsed."""
+
+    def __init__(self):
+        self.messages = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        message = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
+        with self.lock:
+            self.messages.append(message)
+        return "250 Message accepted for delivery"
+
+
+class SmtpSink:
+    """A real SMTP server on a loopback port; `start()` may come later than the port is handed out (server down)."""
+
+    def __init__(self, port):
+        self.port = port
+        self.handler = RecordingHandler()
+        self.controller = None
+
+    def start(self):
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+        return self
+
+    def stop(self):
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    @property
+    def messages(self):
+        with self.handler.lock:
+            return list(self.handler.messages)
+
+    def subjects(self):
+        return collections.Counter(str(message["Subject"]) for message in self.messages)
+
+
+@pytest.fixture
+def smtp_port():
+    return free_port()
+
+
+@pytest.fixture
+def smtp_sink_down(smtp_port, settings):
+    """Django points at an SMTP port where nothing listens yet; call `.start()` to bring the server up."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = smtp_port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_TIMEOUT = 5
+    sink = SmtpSink(smtp_port)
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def smtp_sink(smtp_sink_down):
+    """A running SMTP server on loopback that Django in this process sends to."""
+    return smtp_sink_down.start()
+
+
+class DrainedCluster(Cluster):
+    """A Cluster whose stderr is read continuously, so a chatty worker never blocks on a full pipe."""
+
+    def start(self):
+        super().start()
+        self.log = collections.deque(maxlen=200)
+        self.reader = threading.Thread(target=self._drain, daemon=True)
+        self.reader.start()
+        return self
+
+    def _drain(self):
+        for raw in iter(self.process.stderr.readline, b""):
+            self.log.append(raw.decode(errors="replace"))
+
+    def tail(self):
+        return "".join(self.log)[-4000:]
+
+
+@pytest.fixture
+def mail_cluster(worker_env, transactional_db, smtp_sink):
+    """Start a real `qcluster` whose workers send mail to `smtp_sink` (settings reach them only by environment)."""
+    clusters = []
+
+    def start(workers=2):
+        connection.close()  # SQLite: the workers need the database to themselves while they start
+        env = {**worker_env, "EMAIL_URL": f"smtp://127.0.0.1:{smtp_sink.port}", "LOG_LEVEL": "WARNING"}
+        cluster = DrainedCluster(env, workers=workers).start()
+        clusters.append(cluster)
+        return cluster
+
+    yield start
+    for cluster in clusters:
+        cluster.stop()

@@ -1,0 +1,124 @@
+"""The staff admin: fixed query counts, searches that use indexes, actions through the services, the dashboard."""
+
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from designs.models import Design
+from orders import services, stats
+from orders.models import Order, Product
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def catalogue(user):
+    product = Product.objects.create(name="Classic tee", sizes="S,M,L", colors="white,black", price=Decimal("14.50"))
+    design = Design.objects.create(owner=user, title="Logo", original_name="logo.png", sha256="a" * 64,
+                                   format="PNG", status="ready", has_thumbnail=True, thumb_width=256,
+                                   thumb_height=256)
+    return product, design
+
+
+def place(user, catalogue, count, lines=2):
+    product, design = catalogue
+    item = {"product": str(product.pk), "design": str(design.pk), "size": "M", "color": "black", "quantity": 3}
+    return [services.order_create(email=f"{user.username}{i}@example.com", name="Alice", items=[item] * lines,
+                                  user=user) for i in range(count)]
+
+
+@pytest.fixture
+def staff(client, staff_user):
+    client.force_login(staff_user)
+    return client
+
+
+def test_order_list_runs_a_fixed_number_of_queries(staff, user, catalogue, django_assert_max_num_queries):
+    place(user, catalogue, 2)
+    with django_assert_max_num_queries(12) as few:
+        assert staff.get("/admin/orders/order/").status_code == 200
+    place(user, catalogue, 40, lines=4)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = staff.get("/admin/orders/order/")
+    assert response.status_code == 200
+    assert response.content.decode().count('loading="lazy"') == 42
+
+
+@pytest.mark.parametrize("url", ["/admin/orders/order/?status__exact=received", "/admin/orders/order/?q=alice",
+                                 "/admin/orders/order/?q=TL-000001", "/admin/designs/design/",
+                                 "/admin/orders/outgoingmail/"])
+def test_filtered_and_searched_lists_are_fixed_too(staff, user, catalogue, url, django_assert_max_num_queries):
+    place(user, catalogue, 3)
+    with django_assert_max_num_queries(14) as few:
+        assert staff.get(url).status_code == 200
+    place(user, catalogue, 30)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert staff.get(url).status_code == 200
+
+
+def test_search_by_number_and_email_prefix(staff, user, catalogue):
+    orders = place(user, catalogue, 3)
+    page = staff.get(f"/admin/orders/order/?q={orders[1].display_number}").content.decode()
+    assert orders[1].display_number in page and orders[0].display_number not in page
+    page = staff.get("/admin/orders/order/?q=alice2@").content.decode()
+    assert orders[2].display_number in page and orders[1].display_number not in page
+
+
+def test_order_page_shows_items_timeline_and_mails(staff, user, catalogue, django_assert_max_num_queries):
+    order = place(user, catalogue, 1, lines=3)[0]
+    with django_assert_max_num_queries(25):
+        response = staff.get(f"/admin/orders/order/{order.pk}/change/")
+    body = response.content.decode()
+    assert response.status_code == 200 and "Order received" in body and "confirmation" in body
+
+
+def test_bulk_actions_go_through_the_service_and_refuse_illegal_moves(staff, user, catalogue):
+    orders = place(user, catalogue, 3)
+    services.order_change_status(order_id=orders[0].pk, status="approved")
+    response = staff.post("/admin/orders/order/", {
+        "action": "mark_in_production", "_selected_action": [str(order.pk) for order in orders],
+    }, follow=True)
+    body = response.content.decode()
+    assert "1 orders marked in production" in body and "2 orders could not become in production" in body
+    assert Order.objects.get(pk=orders[0].pk).status == "in_production"
+
+
+def test_dashboard_numbers_come_from_the_daily_counters_and_follow_writes(staff, user, catalogue,
+                                                                          django_capture_on_commit_callbacks):
+    cache.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        orders = place(user, catalogue, 4)
+    first = stats.dashboard()
+    assert first["orders"]["today"] == 4 and first["orders_by_status"]["received"] == 4
+    assert first["revenue"]["total"] == str(Decimal("14.50") * 6 * 4)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.order_change_status(order_id=orders[0].pk, status="cancelled")
+    second = stats.dashboard()  # the write dropped the cached copy
+    assert second["orders_by_status"]["received"] == 3 and second["orders_by_status"]["cancelled"] == 1
+    assert second["revenue"]["total"] == str(Decimal("14.50") * 6 * 3)
+    stats.stats_rebuild()
+    assert stats.compute_dashboard()["orders_by_status"] == second["orders_by_status"]
+    page = staff.get("/admin/").content.decode()
+    assert "Orders per day" in page and "<rect" in page
+
+
+def test_dashboard_is_three_queries_and_none_when_cached(user, catalogue, django_assert_num_queries):
+    place(user, catalogue, 5)
+    cache.clear()
+    with CaptureQueriesContext(connection) as uncached:
+        stats.dashboard()
+    # the aggregate, the per-day series, designs by status, and the ORM broker's queue size on SQLite/orm
+    assert len(uncached.captured_queries) <= 4
+    with django_assert_num_queries(0):
+        stats.dashboard()
+
+
+def test_stats_api_is_for_staff_only(client, user, staff_user, catalogue):
+    client.force_login(user)
+    assert client.get("/api/stats").status_code == 403
+    client.force_login(staff_user)
+    body = client.get("/api/stats").json()
+    assert set(body) >= {"orders", "revenue", "orders_by_status", "orders_per_day", "designs", "queue_depth"}

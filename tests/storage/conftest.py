@@ -1,0 +1,277 @@
+"""Real storage servers on loopback: moto's S3 server and OpenSSH's sshd (internal-sftp), each in its own process.
+
+The `backend` fixture is parametrized over both and hands a test a `Backend`: the STORAGE_URL for it, a way to
+look at what the server really holds (boto3 for S3, the root folder for SFTP), and for the outage tests a way to
+stop and start the server.
+"""
+
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.config import Config
+
+IN_CI = bool(os.environ.get("CI"))
+SSHD = shutil.which("sshd", path="/usr/sbin:/usr/local/sbin:" + os.environ.get("PATH", "")) or "/usr/sbin/sshd"
+PRIVSEP_DIR = Path("/run/sshd")  # sshd refuses to start without its privilege separation directory
+SERVER_START_TIMEOUT_S = 15
+SERVER_STOP_TIMEOUT_S = 10
+S3_REGION = "us-east-1"
+S3_CREDENTIALS = {"aws_access_key_id": "threadline-test", "aws_secret_access_key": "threadline-test-secret"}
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_answering(port, process, log_path, *, banner=b""):
+    """Block until something accepts on 127.0.0.1:port (and sends `banner` first, when given)."""
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}: {Path(log_path).read_text()[-2000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                if not banner or sock.recv(64).startswith(banner):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"server on port {port} did not answer within {SERVER_START_TIMEOUT_S} s")
+
+
+def stop_process(process):
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=SERVER_STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def descendants(pid):
+    """Ids of every live process below `pid` (sshd's per-connection children run in sessions of their own)."""
+    children = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            state, ppid = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:2]
+        except (OSError, ValueError):
+            continue
+        if state != "Z":
+            children.setdefault(int(ppid), []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def is_alive(pid):
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+# --- S3 -----------------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory):
+    """A moto S3 server in a subprocess for the whole session; its endpoint URL."""
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("moto") / "moto.log"
+    with open(log_path, "wb") as log:  # a file, not a pipe: moto logs every request and a full pipe would block it
+        process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    try:
+        wait_until_answering(port, process, log_path)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop_process(process)
+
+
+def s3_client(endpoint):
+    return boto3.client("s3", endpoint_url=endpoint, region_name=S3_REGION, config=Config(retries={"max_attempts": 1}),
+                        **S3_CREDENTIALS)
+
+
+class S3Backend:
+    name = "s3"
+    prefix = "media"
+
+    def __init__(self, endpoint):
+        self.endpoint = endpoint
+        self.bucket = f"threadline-{uuid.uuid4().hex[:12]}"
+        self.client = s3_client(endpoint)
+        self.client.create_bucket(Bucket=self.bucket)
+
+    @property
+    def url(self):
+        return f"s3://{self.bucket}/{self.prefix}?endpoint={self.endpoint}&region={S3_REGION}"
+
+    def keys(self):
+        """Every key the bucket holds below the storage prefix, relative to it."""
+        found = []
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=f"{self.prefix}/"):
+            found += [item["Key"].removeprefix(f"{self.prefix}/") for item in page.get("Contents", [])]
+        return set(found)
+
+    def read(self, key):
+        return self.client.get_object(Bucket=self.bucket, Key=f"{self.prefix}/{key}")["Body"].read()
+
+
+# --- SFTP ---------------------------------------------------------------------------------------------------------
+class SshServer:
+    """OpenSSH's sshd on a loopback port, key login only, SFTP through internal-sftp; stop() drops every session."""
+
+    def __init__(self, workdir):
+        self.workdir = workdir
+        self.port = free_port()
+        self.user = pwd.getpwuid(os.getuid()).pw_name
+        self.host_key = workdir / "ssh_host_ed25519_key"
+        self.client_key = workdir / "client_ed25519_key"
+        self.known_hosts = workdir / "known_hosts"
+        self.log_path = workdir / "sshd.log"
+        self.process = None
+        for key in (self.host_key, self.client_key):
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "threadline-test", "-f", str(key)],
+                           check=True, stdin=subprocess.DEVNULL)
+        (workdir / "authorized_keys").write_text(Path(f"{self.client_key}.pub").read_text())
+        public_host_key = " ".join(Path(f"{self.host_key}.pub").read_text().split()[:2])
+        self.known_hosts.write_text(f"[127.0.0.1]:{self.port} {public_host_key}\n")
+        self.config = workdir / "sshd_config"
+        self.config.write_text(
+            f"Port {self.port}\n"
+            "ListenAddress 127.0.0.1\n"
+            f"HostKey {self.host_key}\n"
+            f"PidFile {workdir / 'sshd.pid'}\n"
+            f"AuthorizedKeysFile {workdir / 'authorized_keys'}\n"
+            "PubkeyAuthentication yes\n"
+            "PasswordAuthentication no\n"
+            "KbdInteractiveAuthentication no\n"
+            "UsePAM no\n"
+            "StrictModes no\n"
+            "PermitRootLogin prohibit-password\n"
+            f"AllowUsers {self.user}\n"
+            "Subsystem sftp internal-sftp\n"
+            "LogLevel VERBOSE\n"
+        )
+
+    def url(self, root):
+        return f"sftp://{self.user}@127.0.0.1:{self.port}{root}?key={self.client_key}&known_hosts={self.known_hosts}"
+
+    def start(self):
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [SSHD, "-D", "-e", "-f", str(self.config)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        wait_until_answering(self.port, self.process, self.log_path, banner=b"SSH-2.0-")
+
+    def stop(self):
+        """Stop the listener and end every open session, as a server going down would."""
+        if self.process is None:
+            return
+        sessions = descendants(self.process.pid)
+        for pid in sessions:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + SERVER_STOP_TIMEOUT_S
+        while any(is_alive(pid) for pid in sessions) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        stop_process(self.process)
+        self.process = None
+
+
+def sshd_unavailable(reason):
+    if IN_CI:
+        pytest.fail(f"{reason} (CI is set: the SFTP tests must run there)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def ssh_server(tmp_path_factory):
+    """One sshd for the session; tests that stop it must start it again."""
+    if not os.access(SSHD, os.X_OK):
+        sshd_unavailable(f"{SSHD} not found: install Debian's openssh-server for the SFTP storage tests")
+    try:
+        PRIVSEP_DIR.mkdir(mode=0o755, exist_ok=True)
+    except OSError as error:
+        sshd_unavailable(f"cannot create {PRIVSEP_DIR}, which sshd needs: {error}")
+    server = SshServer(tmp_path_factory.mktemp("sshd"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def running_ssh_server(ssh_server):
+    """The session's sshd, started again after the test if the test stopped it."""
+    if ssh_server.process is None:
+        ssh_server.start()
+    yield ssh_server
+    if ssh_server.process is None:
+        ssh_server.start()
+
+
+class SftpBackend:
+    name = "sftp"
+
+    def __init__(self, server, root):
+        self.server = server
+        self.root = root
+
+    @property
+    def url(self):
+        return self.server.url(self.root)
+
+    def keys(self):
+        """Every file under the storage root as the server wrote it, relative to the root."""
+        return {path.relative_to(self.root).as_posix() for path in self.root.rglob("*") if path.is_file()}
+
+    def read(self, key):
+        return (self.root / key).read_bytes()
+
+
+# --- Both ---------------------------------------------------------------------------------------------------------
+@pytest.fixture(params=["s3", "sftp"])
+def backend(request, settings, monkeypatch, tmp_path):
+    """Each storage backend in turn, against its real server, installed as the default storage for the test."""
+    from django.core.files.storage import storages
+
+    from project.settings import storage_from_url
+
+    if request.param == "s3":
+        monkeypatch.delenv("AWS_PROFILE", raising=False)
+        monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", S3_CREDENTIALS["aws_access_key_id"])
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", S3_CREDENTIALS["aws_secret_access_key"])
+        chosen = S3Backend(request.getfixturevalue("s3_endpoint"))
+    else:
+        root = tmp_path / "sftp-root"
+        root.mkdir()
+        chosen = SftpBackend(request.getfixturevalue("running_ssh_server"), root)
+    settings.STORAGES = {**settings.STORAGES, "default": storage_from_url(chosen.url)}
+    yield chosen
+    close = getattr(storages["default"], "close", None)  # SFTP: end this test's session on the server
+    if close is not None:
+        close()
