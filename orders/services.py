@@ -1,8 +1,8 @@
 """Every write to orders goes through here: creation, status changes, and the mail that goes with them."""
 
 import uuid
-from datetime import UTC
 from dataclasses import dataclass
+from datetime import UTC
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -52,7 +52,7 @@ def _parse_quantity(value):
         return None
     try:
         quantity = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: JSON's 1e999 parses to an infinite float
         return None
     return quantity if str(quantity) == str(value).strip() else None
 
@@ -65,10 +65,13 @@ def order_create(*, email, name, items, user=None, now=None):
     """
     now = now or timezone.now()
     errors = {}
-    email = (email or "").strip()
-    name = (name or "").strip()
+    # JSON may hold any type here: anything but a string is simply not a valid value.
+    email = email.strip() if isinstance(email, str) else ""
+    name = name.strip() if isinstance(name, str) else ""
     try:
         validate_email(email)
+        if len(email) > Order._meta.get_field("email").max_length:  # the validator allows 320 characters
+            raise ValidationError("too long")
     except ValidationError:
         errors["email"] = "Enter a valid email address."
     if not name:
@@ -162,9 +165,15 @@ def _next_order_number():
 def order_change_status(*, order_id, status, now=None):
     """Move an order to `status` if the workflow allows it; writes the event and any mail in the same transaction."""
     now = now or timezone.now()
-    status = Status(status)
+    try:
+        status = Status(status)
+    except ValueError:
+        raise OrderError(f"{status!r} is not a status; use one of {', '.join(Status.values)}.") from None
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order_id)
+        try:
+            order = Order.objects.select_for_update().get(pk=order_id)
+        except Order.DoesNotExist:
+            raise OrderError("This order does not exist.", status=404) from None
         if status not in TRANSITIONS[Status(order.status)]:
             raise OrderError(
                 f"An order that is {order.get_status_display().lower()} cannot become {status.label.lower()}."

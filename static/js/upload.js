@@ -63,7 +63,8 @@
     handle.bar.hidden = true;
     let text = "";
     if (item.status === "duplicate" && item.duplicate_of) {
-      text = item.distance ? "Looks like a design you already have (" + item.distance + " bits apart)" : "Exact copy of a design you already have";
+      // Distance 0 is also what a resized or re-encoded copy scores, so it does not mean "the same file".
+      text = item.distance ? "Looks like a design you already have (" + item.distance + " bits apart)" : "Same picture as a design you already have";
       handle.message.innerHTML = "";
       const link = el("a", null, text); link.href = "/designs/" + item.duplicate_of + "/";
       handle.message.appendChild(link);

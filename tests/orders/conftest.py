@@ -54,6 +54,19 @@ def design(user):
     return create_design(user, title="Mountain logo")
 
 
+@pytest.fixture
+def enqueued(monkeypatch):
+    """Tasks handed to the broker, as (dotted path, args), instead of sending them: run on-commit work to fill it."""
+    calls = []
+    monkeypatch.setattr("project.tasks.async_task", lambda path, *args, **kwargs: calls.append((path, args)))
+    return calls
+
+
+def sends(calls):
+    """The mail ids of the send tasks among `enqueued` calls."""
+    return [args[0] for path, args in calls if path == "orders.tasks.send_mail"]
+
+
 def line(product, design, *, size="M", color="black", quantity=1):
     """One order line as the API receives it: ids as strings."""
     return {"product": str(product.pk), "design": str(design.pk), "size": size, "color": color, "quantity": quantity}

@@ -90,21 +90,45 @@ def is_alive(pid):
 
 
 # --- S3 -----------------------------------------------------------------------------------------------------------
+class MotoServer:
+    """moto's S3 server in a subprocess on a loopback port; start() after stop() comes back on the same port."""
+
+    def __init__(self, workdir):
+        self.port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.log_path = workdir / "moto.log"
+        self.process = None
+
+    def start(self):
+        with open(self.log_path, "ab") as log:  # a file, not a pipe: moto logs every request, a full pipe blocks it
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        wait_until_answering(self.port, self.process, self.log_path)
+
+    def stop(self):
+        if self.process is not None:
+            stop_process(self.process)
+            self.process = None
+
+
 @pytest.fixture(scope="session")
-def s3_endpoint(tmp_path_factory):
-    """A moto S3 server in a subprocess for the whole session; its endpoint URL."""
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("moto") / "moto.log"
-    with open(log_path, "wb") as log:  # a file, not a pipe: moto logs every request and a full pipe would block it
-        process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-    try:
-        wait_until_answering(port, process, log_path)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop_process(process)
+def s3_server(tmp_path_factory):
+    """One moto server for the whole session (each test gets its own bucket)."""
+    server = MotoServer(tmp_path_factory.mktemp("moto"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def own_s3_server(tmp_path):
+    """A moto server for one test, which may stop it (and start it again: buckets do not survive that)."""
+    server = MotoServer(tmp_path)
+    server.start()
+    yield server
+    server.stop()
 
 
 def s3_client(endpoint):
@@ -116,15 +140,15 @@ class S3Backend:
     name = "s3"
     prefix = "media"
 
-    def __init__(self, endpoint):
-        self.endpoint = endpoint
+    def __init__(self, server):
+        self.server = server
         self.bucket = f"threadline-{uuid.uuid4().hex[:12]}"
-        self.client = s3_client(endpoint)
+        self.client = s3_client(server.endpoint)
         self.client.create_bucket(Bucket=self.bucket)
 
     @property
     def url(self):
-        return f"s3://{self.bucket}/{self.prefix}?endpoint={self.endpoint}&region={S3_REGION}"
+        return f"s3://{self.bucket}/{self.prefix}?endpoint={self.server.endpoint}&region={S3_REGION}"
 
     def keys(self):
         """Every key the bucket holds below the storage prefix, relative to it."""
@@ -135,6 +159,13 @@ class S3Backend:
 
     def read(self, key):
         return self.client.get_object(Bucket=self.bucket, Key=f"{self.prefix}/{key}")["Body"].read()
+
+    def stop_server(self):
+        self.server.stop()
+
+    def start_server(self):
+        self.server.start()
+        self.client.create_bucket(Bucket=self.bucket)  # moto keeps buckets in memory: a restart loses them
 
 
 # --- SFTP ---------------------------------------------------------------------------------------------------------
@@ -198,6 +229,14 @@ class SshServer:
         deadline = time.monotonic() + SERVER_STOP_TIMEOUT_S
         while any(is_alive(pid) for pid in sessions) and time.monotonic() < deadline:
             time.sleep(0.02)
+        survivors = [pid for pid in sessions if is_alive(pid)]
+        if survivors:
+            import sys as _s
+            for pid in survivors:
+                try:
+                    print("SURVIVOR", pid, Path(f"/proc/{pid}/stat").read_text()[:100], Path(f"/proc/{pid}/cmdline").read_text(), file=_s.stderr)
+                except OSError as e:
+                    print("SURVIVOR gone", pid, e, file=_s.stderr)
         stop_process(self.process)
         self.process = None
 
@@ -251,13 +290,15 @@ class SftpBackend:
     def read(self, key):
         return (self.root / key).read_bytes()
 
+    def stop_server(self):
+        self.server.stop()
+
+    def start_server(self):
+        self.server.start()
+
 
 # --- Both ---------------------------------------------------------------------------------------------------------
-@pytest.fixture(params=["s3", "sftp"])
-def backend(request, settings, monkeypatch, tmp_path):
-    """Each storage backend in turn, against its real server, installed as the default storage for the test."""
-    from django.core.files.storage import storages
-
+def install_backend(request, settings, monkeypatch, tmp_path, *, own_server):
     from project.settings import storage_from_url
 
     if request.param == "s3":
@@ -265,13 +306,33 @@ def backend(request, settings, monkeypatch, tmp_path):
         monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", S3_CREDENTIALS["aws_access_key_id"])
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", S3_CREDENTIALS["aws_secret_access_key"])
-        chosen = S3Backend(request.getfixturevalue("s3_endpoint"))
+        chosen = S3Backend(request.getfixturevalue("own_s3_server" if own_server else "s3_server"))
     else:
         root = tmp_path / "sftp-root"
         root.mkdir()
         chosen = SftpBackend(request.getfixturevalue("running_ssh_server"), root)
+    # Django's setting_changed handler drops the cached storages and default_storage (test_backends checks it).
     settings.STORAGES = {**settings.STORAGES, "default": storage_from_url(chosen.url)}
-    yield chosen
+    return chosen
+
+
+def close_default_storage():
+    from django.core.files.storage import storages
+
     close = getattr(storages["default"], "close", None)  # SFTP: end this test's session on the server
     if close is not None:
         close()
+
+
+@pytest.fixture(params=["s3", "sftp"])
+def backend(request, settings, monkeypatch, tmp_path):
+    """Each storage backend in turn, against its real server, installed as the default storage for the test."""
+    yield install_backend(request, settings, monkeypatch, tmp_path, own_server=False)
+    close_default_storage()
+
+
+@pytest.fixture(params=["s3", "sftp"])
+def stoppable_backend(request, settings, monkeypatch, tmp_path):
+    """Like `backend`, on a server the test may stop and start again (`stop_server()`, `start_server()`)."""
+    yield install_backend(request, settings, monkeypatch, tmp_path, own_server=True)
+    close_default_storage()

@@ -104,8 +104,10 @@ class Command(BaseCommand):
         products = list(Product.objects.filter(active=True))
         if products:
             return products
-        Product.objects.bulk_create([Product(name=name, garment=garment, sizes=sizes, colors=colors,
-                                             price=Decimal(price)) for name, garment, sizes, colors, price in CATALOGUE])
+        Product.objects.bulk_create([
+            Product(name=name, garment=garment, sizes=sizes, colors=colors, price=Decimal(price))
+            for name, garment, sizes, colors, price in CATALOGUE
+        ])
         return list(Product.objects.filter(active=True))
 
     def create_designs(self, people, count, rng, now):
@@ -223,6 +225,8 @@ def _bulk_insert(model, columns, rows, *, total=None, label=None):
     progress = tqdm(total=total, desc=label, unit="row", disable=not label or (total or 0) < BATCH_ROWS)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
+            # Demo data can be made again: do not wait for each batch to reach the disk.
+            cursor.execute("SET synchronous_commit = off")
             sql = f'COPY {table} ({", ".join(columns)}) FROM STDIN'
             with cursor.cursor.copy(sql) as copy:
                 for row in rows:

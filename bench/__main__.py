@@ -1,0 +1,20 @@
+"""`python -m bench designs|orders|imaging`: benchmark tables, each beside a naive baseline run the same way."""
+
+import os
+import sys
+
+SUITES = {"imaging": "bench.imaging", "orders": "bench.orders", "designs": "bench.designs"}
+
+
+def main():
+    if len(sys.argv) < 2 or sys.argv[1] not in SUITES:
+        sys.exit(f"usage: python -m bench {{{'|'.join(SUITES)}}} [options]")
+    name = sys.argv.pop(1)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+    import importlib
+
+    importlib.import_module(SUITES[name]).main()
+
+
+if __name__ == "__main__":
+    main()

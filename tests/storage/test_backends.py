@@ -1,0 +1,197 @@
+"""S3 and SFTP storage against real servers on loopback: uploads, processing, the file views, health, outages."""
+
+import hashlib
+import io
+import threading
+import time
+import uuid
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage, storages
+from PIL import Image
+from storages.backends.s3 import S3Storage
+
+from designs import services
+from designs import storage as design_storage
+from designs.models import THUMBNAIL_SIZES, Design, original_key, thumbnail_key
+from designs.storage import ContentAddressedSFTPStorage
+from tests.conftest import design_image, encode, upload_file
+
+pytestmark = pytest.mark.django_db
+
+HEALTH_ANSWER_S = 4  # a load balancer's probe must get an answer, healthy or not
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def pngs(count, *, first_seed):
+    return [encode(design_image(seed=seed)) for seed in range(first_seed, first_seed + count)]
+
+
+def sha256(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def upload(owner, blobs):
+    files = [upload_file(f"art-{n}.png", data, "image/png") for n, data in enumerate(blobs)]
+    return services.design_batch_upload(owner=owner, files=files)
+
+
+def original_keys(blobs):
+    return {original_key(sha256(data), "PNG") for data in blobs}
+
+
+def body_of(response):
+    return b"".join(response.streaming_content)  # the test client closes the response (and the file) at the end
+
+
+def uploaded_and_processed(owner, blobs):
+    designs = [accepted.design for accepted in upload(owner, blobs).accepted]
+    return [services.design_process(design_id=design.pk) for design in designs]
+
+
+def test_the_setting_selects_the_backend_and_resets_default_storage(backend):
+    expected = {"s3": S3Storage, "sftp": ContentAddressedSFTPStorage}[backend.name]
+    assert not default_storage.exists("nothing-here")  # a real round trip to the server
+    assert type(storages["default"]) is expected
+    assert default_storage._wrapped is storages["default"]
+
+
+def test_batch_upload_stores_each_original_once_under_its_content_key(backend, user, other_user):
+    blobs = pngs(4, first_seed=1)
+    result = upload(user, [*blobs, blobs[0]])
+
+    assert not result.rejected
+    assert [accepted.design.status for accepted in result.accepted] == ["queued"] * 4 + ["duplicate"]
+    assert backend.keys() == original_keys(blobs)
+    for data in blobs:
+        assert backend.read(original_key(sha256(data), "PNG")) == data
+
+    again = upload(user, blobs)
+    assert {accepted.design.status for accepted in again.accepted} == {"duplicate"}
+    # Another owner's identical files are stored again under the same keys: written in place, never renamed.
+    theirs = upload(other_user, list(reversed(blobs)))
+    assert {accepted.design.status for accepted in theirs.accepted} == {"queued"}
+    assert design_storage.store(original_key(sha256(blobs[0]), "PNG"), ContentFile(blobs[0])) == original_key(
+        sha256(blobs[0]), "PNG")
+    assert backend.keys() == original_keys(blobs)
+
+
+def test_processing_reads_the_original_back_and_writes_thumbnails(backend, user):
+    blobs = pngs(2, first_seed=10)
+    designs = uploaded_and_processed(user, blobs)
+
+    expected = set(original_keys(blobs))
+    for design in designs:
+        assert design.status == Design.Status.READY and design.has_thumbnail, design.error
+        for size in THUMBNAIL_SIZES:
+            expected.add(thumbnail_key(design.sha256, size))
+            with Image.open(io.BytesIO(backend.read(thumbnail_key(design.sha256, size)))) as thumbnail:
+                assert thumbnail.format == "WEBP" and max(thumbnail.size) == size
+                if size == min(THUMBNAIL_SIZES):
+                    assert thumbnail.size == (design.thumb_width, design.thumb_height)
+    assert backend.keys() == expected
+
+
+def test_thumbnail_view_serves_the_backend_bytes_for_ever(backend, user, client):
+    (design,) = uploaded_and_processed(user, pngs(1, first_seed=20))
+    url = f"/designs/thumbs/{design.sha256}-256.webp"
+    stored = backend.read(thumbnail_key(design.sha256, 256))
+
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/webp"
+    assert response["Cache-Control"] == IMMUTABLE
+    assert response["ETag"] == f'"{design.sha256}-256"'
+    if response.has_header("Content-Length"):  # a wrong length truncates or hangs the download behind a real server
+        assert int(response["Content-Length"]) == len(stored)
+    assert body_of(response) == stored
+
+    cached = client.get(url, headers={"If-None-Match": response["ETag"]})
+    assert cached.status_code == 304 and cached.content == b""
+    assert cached["ETag"] == response["ETag"] and cached["Cache-Control"] == IMMUTABLE
+
+    assert client.get(f"/designs/thumbs/{'0' * 64}-256.webp").status_code == 404
+
+
+def test_original_is_a_download_for_its_owner_only(backend, user, other_user, client):
+    data = pngs(1, first_seed=30)[0]
+    (accepted,) = upload(user, [data]).accepted
+    url = f"/designs/{accepted.design.pk}/original"
+
+    client.force_login(user)
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith("attachment") and "art-0.png" in response["Content-Disposition"]
+    assert response["X-Content-Type-Options"] == "nosniff"
+    if response.has_header("Content-Length"):
+        assert int(response["Content-Length"]) == len(data)
+    assert body_of(response) == data
+
+    client.force_login(other_user)
+    assert client.get(url).status_code == 404
+
+    client.force_login(user)
+    storages["default"].delete(accepted.design.original_key)
+    assert client.get(url).status_code == 404
+
+
+def test_healthz_names_storage_while_the_server_is_down_and_recovers(stoppable_backend, client):
+    response = client.get("/healthz")
+    assert response.status_code == 200, response.content
+    assert response.json()["storage"] == "ok"
+
+    stoppable_backend.stop_server()
+    started = time.monotonic()
+    response = client.get("/healthz")
+    elapsed = time.monotonic() - started
+    assert response.status_code == 503
+    body = response.json()
+    assert body["storage"].startswith("error") and body["database"] == "ok", body
+    assert elapsed < HEALTH_ANSWER_S
+
+    stoppable_backend.start_server()
+    response = client.get("/healthz")
+    assert response.status_code == 200, response.content
+
+
+def test_batch_uploads_use_the_upload_pool_on_s3_only(backend, user, monkeypatch):
+    threads = {}
+    real_store = design_storage.store
+
+    def recording_store(key, content):
+        threads[key] = threading.current_thread().name
+        return real_store(key, content)
+
+    monkeypatch.setattr(design_storage, "store", recording_store)
+    blobs = pngs(10, first_seed=40)
+    result = upload(user, blobs)
+
+    assert len(result.accepted) == 10 and not result.rejected
+    assert backend.keys() == set(threads) == original_keys(blobs)
+    for data in blobs:
+        assert backend.read(original_key(sha256(data), "PNG")) == data
+    if backend.name == "s3":
+        assert all(name.startswith("storage-upload") for name in threads.values()), threads
+    else:  # one SFTP session is not safe to share between threads
+        assert set(threads.values()) == {threading.current_thread().name}
+
+
+@pytest.mark.parametrize("backend", ["sftp"], indirect=True)
+@pytest.mark.parametrize("used_while_down", [False, True], ids=["idle-while-down", "used-while-down"])
+def test_sftp_storage_reconnects_after_the_server_dropped_it(backend, used_while_down):
+    storage = storages["default"]
+    key = f"probe/{uuid.uuid4().hex}.txt"
+    storage.save(key, ContentFile(b"before"))
+
+    backend.stop_server()
+    if used_while_down:
+        with pytest.raises(Exception):  # noqa: B017 - whatever the client raises, the call must fail, not hang
+            storage.exists(key)
+    backend.start_server()
+
+    assert storage.exists(key)
+    with storage.open(key, "rb") as handle:
+        assert handle.read() == b"before"
+    storage.save(f"{key}.after", ContentFile(b"after"))
+    assert backend.read(f"{key}.after") == b"after"
