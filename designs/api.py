@@ -26,7 +26,7 @@ def _uploaded_files(request):
     try:
         files = request.FILES.getlist("files")
     except TooManyFilesSent:
-        raise ApiError("Too many files in one request: send at most 100.", status=400) from None
+        raise ApiError("Too many files in one request: send at most 100 per batch.", status=400) from None
     except RequestDataTooBig:
         raise ApiError("The request is too large.", status=413) from None
     if not files:

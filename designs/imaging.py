@@ -155,6 +155,11 @@ def inspect_upload(fp, *, max_bytes, max_pixels):
         fp.seek(0)
 
 
+def too_large(size, max_bytes):
+    """The refusal for a file of `size` bytes of which only `max_bytes` were kept (see designs/uploads.py)."""
+    return ImageRejected("too_large", size=_megas(size), limit=_megas(max_bytes))
+
+
 def _megas(n):
     return f"{n / 1e6:.1f}".removesuffix(".0")
 

@@ -96,6 +96,8 @@ def design_batch_upload(*, owner, files, batch=None, now=None):
             result.rejected.append({"name": name, "error": full})
             continue
         try:
+            if uploaded.size > settings.UPLOAD_MAX_BYTES:  # the upload handler kept only the first part
+                raise imaging.too_large(uploaded.size, settings.UPLOAD_MAX_BYTES)
             info = imaging.inspect_upload(
                 uploaded, max_bytes=settings.UPLOAD_MAX_BYTES, max_pixels=settings.UPLOAD_MAX_PIXELS
             )

@@ -251,8 +251,12 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_MAX_AGE = 31536000  # hashed names never change content
 
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # bytes: larger uploads spool to a temp file, not RAM
+FILE_UPLOAD_HANDLERS = [
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "designs.uploads.SizeLimitedUploadHandler",
+]
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-DATA_UPLOAD_MAX_NUMBER_FILES = 100
+DATA_UPLOAD_MAX_NUMBER_FILES = 200  # per request; past UPLOAD_MAX_FILES files are refused one by one, by name
 
 # --- Mail -------------------------------------------------------------------------------------------------------
 if EMAIL_URL:

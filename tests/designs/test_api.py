@@ -144,3 +144,25 @@ def test_gallery_thumbnails_are_lazy_with_their_size(alice, uploaded):
     body = alice.get("/designs/").content.decode()
     assert body.count('loading="lazy"') == 3
     assert 'width="256"' in body and "height=" in body
+
+
+def test_an_oversized_file_is_refused_by_name_without_keeping_it(alice, tmp_path, settings):
+    settings.UPLOAD_MAX_BYTES = 3 * 1024 * 1024
+    huge = tmp_path / "huge.png"
+    huge.write_bytes(encode(design_image(1, size=(300, 200)), "PNG") + bytes(5 * 1024 * 1024))
+    response = post_files(alice, "/api/uploads", [huge.open("rb"), png_file(tmp_path, "fine.png", 2)])
+    assert response.status_code == 202
+    body = response.json()
+    assert [item["name"] for item in body["accepted"]] == ["fine.png"]
+    size_mb = f"{huge.stat().st_size / 1e6:.1f}"
+    assert body["rejected"] == [{"name": "huge.png", "error": f"The file is {size_mb} MB; the limit is 3.1 MB."}]
+    assert Design.objects.count() == 1
+
+
+def test_more_files_than_a_batch_holds_are_refused_one_by_one(alice, tmp_path, settings):
+    settings.UPLOAD_MAX_FILES = 4
+    files = [png_file(tmp_path, f"f{i}.png", i, size=(200, 150)) for i in range(6)]
+    body = post_files(alice, "/api/uploads", files).json()
+    assert len(body["accepted"]) == 4
+    assert [item["name"] for item in body["rejected"]] == ["f4.png", "f5.png"]
+    assert all("at most 4 files" in item["error"] for item in body["rejected"])
