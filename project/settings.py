@@ -74,6 +74,8 @@ INSTALLED_APPS = [
     "project",
     "designs",
     "orders",
+    "mockups",
+    "marketplace",
 ]
 
 MIDDLEWARE = [

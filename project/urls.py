@@ -4,6 +4,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from designs import urls as design_urls
+from marketplace import urls as marketplace_urls
+from mockups import urls as mockup_urls
 from orders import urls as order_urls
 from project import health, views
 
@@ -17,6 +19,9 @@ urlpatterns = [
     path("orders/", include("orders.urls")),
     path("api/", include((design_urls.api_urlpatterns, "designs_api"))),
     path("api/", include((order_urls.api_urlpatterns, "orders_api"))),
+    path("api/", include((mockup_urls.api_urlpatterns, "mockups_api"))),
+    path("api/", include((marketplace_urls.api_urlpatterns, "marketplace_api"))),
+    path("marketplace/", include(marketplace_urls)),
     path("admin/", admin.site.urls),
 ]
 

@@ -1,0 +1,5 @@
+app_name = "marketplace"
+
+urlpatterns = []
+
+api_urlpatterns = []

@@ -1,0 +1,5 @@
+app_name = "mockups"
+
+urlpatterns = []
+
+api_urlpatterns = []
