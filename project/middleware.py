@@ -8,6 +8,8 @@ from django.db import InterfaceError, OperationalError, connections
 from django.http import JsonResponse
 from django.template.response import SimpleTemplateResponse
 
+from project.metrics import record_request
+
 logger = logging.getLogger("project.requests")
 
 
@@ -46,8 +48,11 @@ class ServerTimingMiddleware:
         finally:
             for cm in reversed(wrapped):
                 cm.__exit__(None, None, None)
-        total_ms = (time.perf_counter() - start) * 1000
+        elapsed = time.perf_counter() - start
+        total_ms = elapsed * 1000
         db_ms = timer.seconds * 1000
+        match = getattr(request, "resolver_match", None)
+        record_request(match.view_name if match else "unmatched", response.status_code, elapsed)
         response["Server-Timing"] = (
             f'total;dur={total_ms:.1f}, db;dur={db_ms:.1f};desc="{timer.count} queries"'
         )

@@ -57,6 +57,7 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Threadline <orders@threadlin
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 SLOW_REQUEST_MS = env_int("SLOW_REQUEST_MS", 500)
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])
 
 SECRET_KEY = SECRET_KEY_FROM_ENV or "dev-only-key-set-SECRET_KEY-in-production-0123456789"
 

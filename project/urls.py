@@ -7,11 +7,12 @@ from designs import urls as design_urls
 from marketplace import urls as marketplace_urls
 from mockups import urls as mockup_urls
 from orders import urls as order_urls
-from project import health, views
+from project import health, metrics, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("accounts/signup/", views.signup, name="signup"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
