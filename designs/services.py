@@ -64,6 +64,9 @@ def title_from_name(name):
 
 
 def sha256_of(uploaded):
+    """The content address; the upload handler computes it while receiving large files (designs/uploads.py)."""
+    if getattr(uploaded, "sha256", None):
+        return uploaded.sha256
     digest = hashlib.sha256()
     uploaded.seek(0)
     for chunk in uploaded.chunks(HASH_CHUNK_BYTES):

@@ -166,3 +166,21 @@ def test_more_files_than_a_batch_holds_are_refused_one_by_one(alice, tmp_path, s
     assert len(body["accepted"]) == 4
     assert [item["name"] for item in body["rejected"]] == ["f4.png", "f5.png"]
     assert all("at most 4 files" in item["error"] for item in body["rejected"])
+
+
+def test_the_upload_handler_hashes_while_receiving_and_stops_writing_past_the_limit(settings):
+    import hashlib
+
+    from designs.uploads import SizeLimitedUploadHandler
+
+    settings.UPLOAD_MAX_BYTES = 1000
+    handler = SizeLimitedUploadHandler()
+    handler.new_file("files", "big.png", "image/png", 2500)
+    chunks = [bytes([n]) * 500 for n in range(5)]
+    for offset, chunk in enumerate(chunks):
+        handler.receive_data_chunk(chunk, offset * 500)
+    uploaded = handler.file_complete(2500)
+    assert uploaded.sha256 == hashlib.sha256(b"".join(chunks)).hexdigest()
+    assert uploaded.size == 2500  # what arrived, so the refusal can say how big the file was
+    uploaded.seek(0, 2)
+    assert uploaded.tell() == 1000  # what was kept on disk
