@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from designs.models import Design, UploadBatch
 from designs.templatetags.design_tags import design_thumbnail
@@ -16,8 +16,8 @@ class DesignAdmin(admin.ModelAdmin):
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     raw_id_fields = ("owner", "batch", "duplicate_of")
-    readonly_fields = ("preview_large", "sha256", "phash", "dhash", "detail", "phash_0", "phash_1", "phash_2",
-                       "phash_3", "attempts", "processed_at", "updated_at")
+    readonly_fields = ("preview_large", "duplicate_group", "sha256", "phash", "dhash", "detail", "phash_0", "phash_1",
+                       "phash_2", "phash_3", "attempts", "processed_at", "updated_at")
 
     @admin.display(description="")
     def preview(self, design):
@@ -26,6 +26,16 @@ class DesignAdmin(admin.ModelAdmin):
     @admin.display(description="Preview")
     def preview_large(self, design):
         return design_thumbnail(design, 640, "large")
+
+    @admin.display(description="Its duplicates")
+    def duplicate_group(self, design):
+        """The designs flagged as copies of this one: the duplicate group, closest first."""
+        copies = Design.objects.filter(duplicate_of=design).only("id", "title", "distance").order_by("distance")[:50]
+        if not copies:
+            return "-"
+        return format_html_join(
+            ", ", '<a href="../../{}/change/">{}</a> ({} bits)', ((c.pk, c.title, c.distance) for c in copies)
+        )
 
     @admin.display(description="Duplicate of", ordering="duplicate_of")
     def duplicate_link(self, design):
