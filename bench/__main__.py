@@ -1,9 +1,10 @@
-"""`python -m bench designs|orders|imaging`: benchmark tables, each beside a naive baseline run the same way."""
+"""`python -m bench designs|orders|imaging|mockups`: benchmark tables, each beside a naive baseline run the same way."""
 
 import os
 import sys
 
-SUITES = {"imaging": "bench.imaging", "orders": "bench.orders", "designs": "bench.designs"}
+SUITES = {"imaging": "bench.imaging", "orders": "bench.orders", "designs": "bench.designs",
+          "marketplace": "bench.marketplace", "mockups": "bench.mockups"}
 
 
 def main():

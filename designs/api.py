@@ -9,6 +9,7 @@ from django.urls import reverse
 from designs import services
 from designs.models import Design, UploadBatch
 from designs.similarity import to_unsigned64
+from project import ratelimit
 from project.api import ApiError, api_view
 
 PAGE_SIZE = 50
@@ -22,7 +23,18 @@ def thumbnail_url(design, size=256):
     return reverse("designs:thumbnail", kwargs={"sha256": design.sha256, "size": size})
 
 
+def _check_upload_rate(request):
+    """Count this upload request for its user: a 429 with Retry-After past UPLOAD_REQUESTS_LIMIT."""
+    wait = ratelimit.UPLOAD_REQUESTS.hit(f"user:{request.user.pk}")
+    if wait:
+        limit, window = ratelimit.UPLOAD_REQUESTS.limit, ratelimit.UPLOAD_REQUESTS.window_s
+        raise ApiError(f"Too many uploads: at most {limit} upload requests per {window} seconds. "
+                       f"Try again in {wait} seconds.", status=429, details={"retry_after": wait},
+                       headers={"Retry-After": str(wait)})
+
+
 def _uploaded_files(request):
+    _check_upload_rate(request)  # before anything is hashed or stored
     try:
         files = request.FILES.getlist("files")
     except TooManyFilesSent:

@@ -83,8 +83,9 @@ def design_batch_upload(*, owner, files, batch=None, now=None):
     """Validate, hash and store uploaded files, create their rows in one go and enqueue processing after commit.
 
     Cheap checks only (header sniffing, no decode). An exact duplicate of a design the owner already has becomes a
-    `duplicate` row at once and is never processed. Refused files are listed with the reason and get no row. A batch holds at most UPLOAD_MAX_FILES files, checked again under the batch's row lock so concurrent
-    requests for one batch cannot overfill it.
+    `duplicate` row at once and is never processed. Refused files are listed with the reason and get no row. A batch
+    holds at most UPLOAD_MAX_FILES files, checked again under the batch's row lock so concurrent requests for one
+    batch cannot overfill it.
     """
     now = now or timezone.now()
     batch = batch or design_batch_create(owner=owner)

@@ -17,16 +17,38 @@ S3_UPLOAD_THREADS = 4  # concurrent PUTs per web process; each thread keeps its 
 _upload_pool = ThreadPoolExecutor(max_workers=S3_UPLOAD_THREADS, thread_name_prefix="storage-upload")
 
 
+class _SFTPSession:
+    """One thread's SSH connection and SFTP session, closed when the thread that used it is gone."""
+
+    ssh = None
+    sftp = None
+
+    def __del__(self):
+        if self.ssh is not None:
+            self.ssh.close()
+
+
 class ContentAddressedSFTPStorage(SFTPStorage):
     """SFTP storage that writes a key in place: keys name their content, so an existing key holds the same bytes.
 
-    One SFTP session per storage, shared by the threads of a process (the health check runs in its own thread),
-    opened again when the server has dropped it.
+    One SSH connection per thread, as S3 has one connection per thread: paramiko's SFTP client deadlocks when two
+    threads use it at once (paramiko issues 718 and 1836), and gunicorn runs several request threads per process,
+    besides the health check's own thread. A connection the server has dropped is opened again on the next call.
     """
 
     def __init__(self, **settings):
+        self._sessions = threading.local()  # before super().__init__(), which sets _ssh and _sftp
         super().__init__(**settings)
-        self._connect_lock = threading.Lock()
+
+    def _session(self):
+        session = getattr(self._sessions, "current", None)
+        if session is None:
+            session = self._sessions.current = _SFTPSession()
+        return session
+
+    # django-storages keeps these on the instance, which every thread of the process shares.
+    _ssh = property(lambda self: self._session().ssh, lambda self, client: setattr(self._session(), "ssh", client))
+    _sftp = property(lambda self: self._session().sftp, lambda self, client: setattr(self._session(), "sftp", client))
 
     def get_available_name(self, name, max_length=None):
         return name
@@ -35,13 +57,12 @@ class ContentAddressedSFTPStorage(SFTPStorage):
     def sftp(self):
         # django-storages reconnects only while its client still has a transport: one failed connect (server down)
         # left a client without one, and every later call raised AttributeError, even once the server was back.
-        with self._connect_lock:
-            transport = self._ssh.get_transport() if self._ssh is not None else None
-            if self._sftp is None or transport is None or not transport.is_active() or self._sftp.sock.closed:
-                self.close()
-                self._sftp = None
-                self._connect()
-            return self._sftp
+        transport = self._ssh.get_transport() if self._ssh is not None else None
+        if self._sftp is None or transport is None or not transport.is_active() or self._sftp.sock.closed:
+            self.close()
+            self._sftp = None
+            self._connect()
+        return self._sftp
 
     def _open(self, name, mode="rb"):
         """Open the remote file now: a missing key raises FileNotFoundError here, where views turn it into a 404.

@@ -11,10 +11,11 @@ class ApiError(Exception):
 
     status = 400
 
-    def __init__(self, message, *, details=None, status=None):
+    def __init__(self, message, *, details=None, status=None, headers=None):
         super().__init__(message)
         self.message = message
         self.details = details
+        self.headers = headers or {}  # e.g. Retry-After on a 429
         if status is not None:
             self.status = status
 
@@ -36,7 +37,10 @@ def api_view(*methods, login_required=True):
             try:
                 return view(request, *args, **kwargs)
             except ApiError as error:
-                return error_response(error.message, status=error.status, details=error.details)
+                response = error_response(error.message, status=error.status, details=error.details)
+                for header, value in getattr(error, "headers", {}).items():
+                    response[header] = value
+                return response
             except Http404:
                 return error_response("Not found.", status=404)
 

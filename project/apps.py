@@ -8,7 +8,10 @@ class ProjectConfig(AppConfig):
     verbose_name = "Threadline"
 
     def ready(self):
+        from project import taskqueue
         from project.db import forget_inherited_connections
 
         # django-q2 forks its workers; a child must never reuse the parent's database sockets.
         os.register_at_fork(after_in_child=forget_inherited_connections)
+        # ... and a worker killed at the wrong moment must not stop the whole cluster (see project/taskqueue.py).
+        taskqueue.install()

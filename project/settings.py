@@ -346,3 +346,30 @@ UPLOAD_MAX_FILES = 100  # per request and per batch
 # Bits of 64: resize, JPEG re-encode and small crops stay within 6 (measured).
 DUPLICATE_MAX_DISTANCE = env_int("DUPLICATE_MAX_DISTANCE", 6)
 SWEEP_STALE_AFTER_S = 180  # a design or mail untouched this long in flight was left by a dead worker
+# (events, seconds): failed log-ins per username and address, then refused until the window ends (project/ratelimit.py)
+LOGIN_FAILURES_LIMIT = (10, 300)
+# (requests, seconds) per user, on both upload endpoints; the upload page sends one file per request and waits out a 429
+UPLOAD_REQUESTS_LIMIT = (60, 60)
+
+# --- Outside services -------------------------------------------------------------------------------------------
+# Every outside HTTP call goes through project/resilience.py with these: timeouts in seconds, attempts per call
+# (backoff doubles from `backoff`, with jitter), and a circuit breaker shared through the cache.
+BREAKER_FAILURES = env_int("BREAKER_FAILURES", 5)  # consecutive failed calls that open a service's breaker
+BREAKER_RESET_S = env_int("BREAKER_RESET_S", 30)  # s open before one probe call is let through
+OUTSIDE_SERVICES = {
+    "marketplace": {
+        "connect_timeout": 3.05,  # s: just over the 3 s TCP SYN retransmit, so one lost SYN is not a failure
+        "read_timeout": 10,  # s between bytes: a listing is created in well under a second when the API is healthy
+        "max_attempts": 3,
+        "backoff": 0.5,
+        "backoff_cap": 8,
+        "max_retry_after": 30,  # s: a longer Retry-After reschedules the listing instead of holding a worker
+        "failure_threshold": BREAKER_FAILURES,
+        "reset_timeout": BREAKER_RESET_S,
+    },
+}
+# Fernet key for shop credentials and tokens at rest; unset: derived from SECRET_KEY with HKDF.
+MARKETPLACE_KEY = env_str("MARKETPLACE_KEY")
+# URL prefixes of marketplaces users may connect; empty: any public https URL (never one inside our network).
+MARKETPLACE_URLS = env_list("MARKETPLACE_URLS", [])
+MARKETPLACE_TOKEN_REFRESH_S = 300  # refresh an access token with less than this left

@@ -9,12 +9,14 @@ from mockups import urls as mockup_urls
 from orders import urls as order_urls
 from project import health, metrics, views
 
+admin.site.login_form = views.AdminLoginForm  # the same limit on failed log-ins as the customer page
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
     path("metrics", metrics.metrics, name="metrics"),
     path("accounts/signup/", views.signup, name="signup"),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("designs/", include("designs.urls")),
     path("orders/", include("orders.urls")),

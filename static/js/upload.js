@@ -91,6 +91,12 @@
       xhr.onload = () => {
         let body = null;
         try { body = JSON.parse(xhr.responseText); } catch (err) { body = null; }
+        if (xhr.status === 429) {  // the per-user upload limit: wait as told, then send the same file again
+          const wait = parseInt(xhr.getResponseHeader("Retry-After"), 10) || 5;
+          setStatus(handle, "queued", "Upload limit reached: continuing in " + wait + " s…");
+          setTimeout(() => upload(handle, file).then(resolve), wait * 1000);
+          return;
+        }
         if (xhr.status === 202 && body) {
           if (!batchId) { batchId = body.id; history.replaceState(null, "", "?batch=" + batchId); }
           if (body.accepted.length) applyItem(handle, body.accepted[0]);

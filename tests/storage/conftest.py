@@ -1,8 +1,8 @@
 """Real storage servers on loopback: moto's S3 server and OpenSSH's sshd (internal-sftp), each in its own process.
 
-The `backend` fixture is parametrized over both and hands a test a `Backend`: the STORAGE_URL for it, a way to
-look at what the server really holds (boto3 for S3, the root folder for SFTP), and for the outage tests a way to
-stop and start the server.
+The `backend` fixture is parametrized over both: it installs the STORAGE_URL's entry as the default storage and
+hands the test an S3Backend or SftpBackend, which looks at what the server really holds (boto3 for S3, the root
+folder for SFTP). `stoppable_backend` adds a server the test may stop and start again.
 """
 
 import os
@@ -216,27 +216,26 @@ class SshServer:
             )
         wait_until_answering(self.port, self.process, self.log_path, banner=b"SSH-2.0-")
 
+    def session_processes(self):
+        """The processes serving open SSH sessions (two per connection)."""
+        return descendants(self.process.pid)
+
     def stop(self):
-        """Stop the listener and end every open session, as a server going down would."""
+        """Stop the listener and kill every open session, as a server going down would drop its connections."""
         if self.process is None:
             return
-        sessions = descendants(self.process.pid)
+        # SIGKILL: a session that is just starting up sometimes sat on a SIGTERM for 10 s and more.
+        sessions = self.session_processes()
         for pid in sessions:
             try:
-                os.kill(pid, signal.SIGTERM)
+                os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
         deadline = time.monotonic() + SERVER_STOP_TIMEOUT_S
-        while any(is_alive(pid) for pid in sessions) and time.monotonic() < deadline:
+        while any(is_alive(pid) for pid in sessions):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"sshd sessions {sessions} outlived SIGKILL by {SERVER_STOP_TIMEOUT_S} s")
             time.sleep(0.02)
-        survivors = [pid for pid in sessions if is_alive(pid)]
-        if survivors:
-            import sys as _s
-            for pid in survivors:
-                try:
-                    print("SURVIVOR", pid, Path(f"/proc/{pid}/stat").read_text()[:100], Path(f"/proc/{pid}/cmdline").read_text(), file=_s.stderr)
-                except OSError as e:
-                    print("SURVIVOR gone", pid, e, file=_s.stderr)
         stop_process(self.process)
         self.process = None
 

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage, storages
+from django.core.files.storage import InMemoryStorage, default_storage, storages
 from PIL import Image
 from storages.backends.s3 import S3Storage
 
@@ -18,7 +18,7 @@ from designs.models import THUMBNAIL_SIZES, Design, original_key, thumbnail_key
 from designs.storage import ContentAddressedSFTPStorage
 from tests.conftest import design_image, encode, upload_file
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]  # starts real servers
 
 HEALTH_ANSWER_S = 4  # a load balancer's probe must get an answer, healthy or not
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -50,11 +50,22 @@ def uploaded_and_processed(owner, blobs):
     return [services.design_process(design_id=design.pk) for design in designs]
 
 
-def test_the_setting_selects_the_backend_and_resets_default_storage(backend):
+def test_the_setting_selects_the_backend_and_resets_default_storage(backend, settings):
     expected = {"s3": S3Storage, "sftp": ContentAddressedSFTPStorage}[backend.name]
+    entry = settings.STORAGES["default"]
     assert not default_storage.exists("nothing-here")  # a real round trip to the server
-    assert type(storages["default"]) is expected
-    assert default_storage._wrapped is storages["default"]
+    first = default_storage._wrapped
+    assert type(first) is expected and first is storages["default"]
+
+    # Once set up, default_storage still follows the setting: Django's setting_changed handler resets it.
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"}}
+    default_storage.save("only-in-memory", ContentFile(b"x"))
+    assert type(default_storage._wrapped) is InMemoryStorage
+    settings.STORAGES = {**settings.STORAGES, "default": entry}
+    assert not default_storage.exists("only-in-memory")
+    assert type(default_storage._wrapped) is expected and default_storage._wrapped is not first
+    assert "only-in-memory" not in backend.keys()
+    getattr(first, "close", lambda: None)()
 
 
 def test_batch_upload_stores_each_original_once_under_its_content_key(backend, user, other_user):
@@ -186,7 +197,7 @@ def test_sftp_storage_reconnects_after_the_server_dropped_it(backend, used_while
 
     backend.stop_server()
     if used_while_down:
-        with pytest.raises(Exception):  # noqa: B017 - whatever the client raises, the call must fail, not hang
+        with pytest.raises(OSError):  # connection refused, at once
             storage.exists(key)
     backend.start_server()
 
@@ -195,3 +206,46 @@ def test_sftp_storage_reconnects_after_the_server_dropped_it(backend, used_while
         assert handle.read() == b"before"
     storage.save(f"{key}.after", ContentFile(b"after"))
     assert backend.read(f"{key}.after") == b"after"
+
+
+def test_threads_of_one_process_share_the_storage_without_deadlock(backend):
+    # gunicorn runs several request threads per process, and /healthz checks storage from a thread of its own.
+    storage = storages["default"]
+    payloads = {f"shared/{n}.bin": bytes([n]) * (40_000 + n) for n in range(6)}
+    for key, data in payloads.items():
+        storage.save(key, ContentFile(data))
+    errors = []
+
+    def work(worker):
+        try:
+            for step in range(6):
+                key = f"shared/{(worker + step) % len(payloads)}.bin"
+                assert storage.exists(key)
+                with storage.open(key, "rb") as handle:
+                    assert handle.read() == payloads[key]
+                storage.save(f"written/{worker}-{step}.bin", ContentFile(payloads[key]))
+        except Exception as error:  # reported below, with the thread that raised it
+            errors.append(f"thread {worker}: {error!r}")
+
+    threads = [threading.Thread(target=work, args=(worker,), daemon=True) for worker in range(6)]
+    deadline = time.monotonic() + 30
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=max(0, deadline - time.monotonic()))
+    assert not [thread for thread in threads if thread.is_alive()], "storage calls hung: threads deadlocked"
+    assert not errors
+    assert {key for key in backend.keys() if key.startswith("written/")} == {
+        f"written/{worker}-{step}.bin" for worker in range(6) for step in range(6)}
+
+
+@pytest.mark.parametrize("backend", ["sftp"], indirect=True)
+def test_health_checks_do_not_leave_ssh_sessions_behind(backend, client):
+    assert not default_storage.exists("nothing-here")
+    sessions_before = len(backend.server.session_processes())
+    for _ in range(4):
+        assert client.get("/healthz").status_code == 200
+    deadline = time.monotonic() + 10
+    while len(backend.server.session_processes()) > sessions_before:
+        assert time.monotonic() < deadline, "each health check left an SSH session open"
+        time.sleep(0.05)

@@ -1,0 +1,102 @@
+"""django-q2's cluster made to survive the sudden death of a worker (OOM killer, SIGKILL, a crash in C code).
+
+The cluster's processes share a task queue, a result queue and a timer per worker, all guarded by multiprocessing
+locks, which are semaphores: a process killed while holding one keeps it forever. An idle worker holds the task
+queue's read lock while it waits for its next task, so killing it left every other worker, and the one the guard
+started in its place, waiting on that lock: the cluster stopped taking tasks (django-q2 issue #23, measured here
+with one SIGKILL). A worker killed while it held its own timer's lock froze the guard itself.
+
+`install()` swaps those locks for fcntl record locks, which belong to a process and are released by the kernel
+when it dies. Only the locks change; django-q2's queues and guard work as before.
+"""
+
+import fcntl
+import multiprocessing
+import os
+import tempfile
+import threading
+import time
+
+from django_q import queues as django_q_queues
+
+POLL_S = 0.01  # between tries of a lock acquired with a timeout
+
+
+class ProcessLock:
+    """A recursive lock shared by forked processes that the kernel releases when its holder dies."""
+
+    def __init__(self):
+        self._file = tempfile.TemporaryFile()  # unlinked at once; the open file is inherited by forked children
+        self._pid = os.getpid()
+        self._thread_lock = threading.RLock()  # record locks do not exclude threads of one process
+        self._depth = 0
+
+    def _adopt(self):
+        # A forked child starts with nothing held, whatever the parent held at the fork.
+        if self._pid != os.getpid():
+            self._pid = os.getpid()
+            self._thread_lock = threading.RLock()
+            self._depth = 0
+
+    def acquire(self, block=True, timeout=None):
+        self._adopt()
+        if not block:
+            timeout = 0
+        deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
+        if not self._thread_lock.acquire(timeout=-1 if timeout is None else max(0.0, timeout)):
+            return False
+        if self._depth == 0 and not self._lock_file(deadline):
+            self._thread_lock.release()
+            return False
+        self._depth += 1
+        return True
+
+    def _lock_file(self, deadline):
+        if deadline is None:
+            fcntl.lockf(self._file, fcntl.LOCK_EX)
+            return True
+        while True:
+            try:
+                fcntl.lockf(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except OSError:  # EAGAIN or EACCES: another process holds it
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(POLL_S)
+
+    def release(self):
+        if self._pid != os.getpid() or self._depth == 0:
+            raise ValueError("release of a lock this process does not hold")
+        self._depth -= 1
+        if self._depth == 0:
+            fcntl.lockf(self._file, fcntl.LOCK_UN)
+        self._thread_lock.release()
+
+    def __enter__(self):
+        return self.acquire()
+
+    def __exit__(self, *exc_info):
+        self.release()
+
+
+class RobustQueue(django_q_queues.Queue):
+    """django-q2's Queue with process-robust read, write and size-counter locks."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._rlock = ProcessLock()
+        self._wlock = ProcessLock()
+        self.size.count = multiprocessing.Value("i", 0, lock=ProcessLock())
+
+
+def robust_value(typecode, value):
+    """multiprocessing.Value with a process-robust lock: the guard takes a worker's timer lock every cycle."""
+    return multiprocessing.Value(typecode, value, lock=ProcessLock())
+
+
+def install():
+    """Make django-q2's cluster build its queues and worker timers with process-robust locks (idempotent)."""
+    from django_q import cluster
+
+    cluster.Queue = RobustQueue
+    cluster.Value = robust_value
