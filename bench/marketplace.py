@@ -66,6 +66,7 @@ def run(publishes, workers, delay):
     from tests.marketplace.fake_marketplace import FakeMarketplace
 
     logging.getLogger("project.resilience").setLevel(logging.ERROR)  # a retry log line per call would drown the table
+    logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)  # more threads here than one worker has
     production = settings.OUTSIDE_SERVICES["marketplace"]
     fake = FakeMarketplace().start()
     fake.fail(503, delay=delay)

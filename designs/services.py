@@ -110,20 +110,18 @@ def design_batch_upload(*, owner, files, batch=None, now=None):
             continue
         candidates.append((name, info, sha256_of(uploaded), uploaded))
 
-    known = {}  # sha256 -> the owner's earliest design with that content
-    for design in (
-        Design.objects.filter(owner=owner, sha256__in={sha for _, _, sha, _ in candidates})
-        .exclude(status=Design.Status.FAILED)
-        .order_by("created_at")
-    ):
-        known.setdefault(design.sha256, design)
-    to_store = {original_key(sha, info.format): uploaded for _, info, sha, uploaded in candidates if sha not in known}
+    shas = {sha for _, _, sha, _ in candidates}
+    stored = _known_contents(owner, shas)
+    to_store = {original_key(sha, info.format): uploaded for _, info, sha, uploaded in candidates if sha not in stored}
     failures = store_many(list(to_store.items()))
 
     from designs.tasks import process_design
 
     with transaction.atomic():
         locked = UploadBatch.objects.select_for_update().get(pk=batch.pk)
+        # Looked up again under the lock: concurrent requests for this batch (the page sends three at once) must
+        # see each other's files, or two copies of one file would both be processed.
+        known = _known_contents(owner, shas)
         rows, fresh = [], {}
         for name, info, sha, _ in candidates:
             if failures.get(original_key(sha, info.format)) is not None:
@@ -148,6 +146,15 @@ def design_batch_upload(*, owner, files, batch=None, now=None):
             enqueue(process_design, str(design.pk), group="designs")
     batch.refresh_from_db()
     return result
+
+
+def _known_contents(owner, shas):
+    """{sha256: the owner's earliest design with that content} for the given content addresses."""
+    known = {}
+    for design in (Design.objects.filter(owner=owner, sha256__in=shas).exclude(status=Design.Status.FAILED)
+                   .order_by("created_at")):
+        known.setdefault(design.sha256, design)
+    return known
 
 
 def _new_design(owner, batch, name, info, sha, now, *, original):
@@ -218,12 +225,21 @@ def find_near_duplicate(design, processed):
                               max_distance=settings.DUPLICATE_MAX_DISTANCE, exclude_id=design.pk)
     if not matches:
         return None
-    if processed.detail >= LOW_DETAIL:
-        return matches[0]
-    dhashes = dict(Design.objects.filter(pk__in=[pk for pk, _ in matches]).values_list("pk", "dhash"))
-    for pk, distance in matches:
-        if similarity.hamming(dhashes.get(pk) or 0, processed.dhash) <= settings.DUPLICATE_MAX_DISTANCE:
-            return pk, distance
+    rows = {pk: (status, original_id, dhash) for pk, status, original_id, dhash in
+            Design.objects.filter(pk__in=[pk for pk, _ in matches])
+            .values_list("pk", "status", "duplicate_of_id", "dhash")}
+    confirmed = [
+        (pk, distance) for pk, distance in matches
+        if processed.detail >= LOW_DETAIL
+        or similarity.hamming(rows[pk][2] or 0, processed.dhash) <= settings.DUPLICATE_MAX_DISTANCE
+    ]
+    # Point at an original rather than at another copy of it; a copy's own original if no original is close.
+    originals = [match for match in confirmed if rows[match[0]][0] == Design.Status.READY]
+    if originals:
+        return originals[0]
+    if confirmed:
+        pk, distance = confirmed[0]
+        return rows[pk][1] or pk, distance
     return None
 
 

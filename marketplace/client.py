@@ -38,10 +38,10 @@ def _answer(response, *required):
     return body
 
 
-def fetch_token(base_url, *, api_key, api_secret):
+def fetch_token(base_url, *, api_key, api_secret, max_attempts=None):
     """OAuth client-credentials grant."""
     response = marketplace().request(
-        "POST", _url(base_url, "/oauth/token"),
+        "POST", _url(base_url, "/oauth/token"), max_attempts=max_attempts,
         data={"grant_type": "client_credentials", "client_id": api_key, "client_secret": api_secret},
     )
     body = _answer(response, "access_token")

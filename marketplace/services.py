@@ -87,7 +87,8 @@ def shop_connect(*, owner, base_url, api_key, api_secret, name="", now=None):
     base_url = marketplace_url_check(base_url)
     token, problem = None, ""
     try:
-        token = client.fetch_token(base_url, api_key=api_key, api_secret=api_secret)
+        # One attempt: a person is waiting on this page, and the refresher or the first publish can try again.
+        token = client.fetch_token(base_url, api_key=api_key, api_secret=api_secret, max_attempts=1)
     except resilience.RequestRejected as error:
         raise MarketplaceError(MESSAGES["refused"].format(reason=client.error_message(error)),
                                details={"status": error.status}) from None

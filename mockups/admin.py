@@ -3,7 +3,6 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 
-from designs import imaging
 from mockups import services
 from mockups.api import mockup_image_url, mockup_preview_url, template_photo_url, template_preview_url
 from mockups.compositing import fitted_size
@@ -32,10 +31,9 @@ class GarmentTemplateForm(forms.ModelForm):
     def clean_photo(self):
         photo = self.cleaned_data["photo"]
         try:
-            info = imaging.inspect_upload(photo, max_bytes=services.TEMPLATE_MAX_BYTES,
-                                          max_pixels=services.TEMPLATE_MAX_PIXELS)
-        except imaging.ImageRejected as refusal:
-            raise ValidationError(str(refusal)) from None
+            info = services.inspect_template_photo(photo)
+        except services.MockupError as refusal:
+            raise ValidationError(refusal.message) from None
         # The model's clean() checks the print area against these.
         self.instance.photo_width, self.instance.photo_height = info.width, info.height
         return photo

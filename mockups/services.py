@@ -41,6 +41,7 @@ REQUEUE_BATCH = 500  # mockups re-enqueued per query when a template changes
 # px wide, and rendering from a 4500x5400 original took ~1.2 s of CPU and ~210 MB peak against ~0.1 s and
 # ~30 MB from the thumbnail, 11x (measured, bench/mockups.py).
 DESIGN_SOURCE_SIZE = max(THUMBNAIL_SIZES)  # px
+EXIF_ORIENTATION = 0x0112
 
 
 class MockupError(ApiError):
@@ -55,23 +56,43 @@ MESSAGES = {
     "design_failed": "This design could not be processed, so it cannot be shown on a garment.",
     "bad_area": "The print area does not fit the photo.",
     "bad_photo": "The photo cannot be used: {reason}",
+    "rotated": "it is stored sideways with an EXIF orientation; export it upright and upload it again.",
     "source_missing": "The {what} is missing from storage; the mockup cannot be made.",
     "source_damaged": "The {what} could not be read; the mockup cannot be made.",
     "gave_up": "Rendering failed {attempts} times in a row.",
 }
 
 
+def inspect_template_photo(photo_file):
+    """The ImageInfo of an acceptable garment photo, or MockupError saying why it is refused (no pixel decode).
+
+    Refused: anything but a PNG, JPEG or WebP within the size limits, and photos stored sideways with an EXIF
+    orientation: browsers show those turned upright, so a print area measured on the screen would be misplaced.
+    """
+    try:
+        info = imaging.inspect_upload(photo_file, max_bytes=TEMPLATE_MAX_BYTES, max_pixels=TEMPLATE_MAX_PIXELS)
+        with Image.open(photo_file, formats=[info.format]) as photo:
+            orientation = photo.getexif().get(EXIF_ORIENTATION, 1)
+    except imaging.ImageRejected as refusal:
+        raise MockupError(MESSAGES["bad_photo"].format(reason=refusal), details={"photo": [str(refusal)]}) from None
+    except (OSError, ValueError, SyntaxError):
+        orientation = 1  # a damaged EXIF block; the pixels are checked when the preview is made
+    finally:
+        photo_file.seek(0)
+    if orientation in imaging.ORIENTATION_TRANSPOSE:
+        reason = MESSAGES["rotated"]
+        raise MockupError(MESSAGES["bad_photo"].format(reason=reason), details={"photo": [reason]})
+    return info
+
+
 def template_create(*, name, photo_file, area_x, area_y, area_width, area_height, shading=True, active=True,
                     now=None):
     """Check and store a garment photo under its content-addressed key, and create its template.
 
-    The photo is refused unless it is a PNG, JPEG or WebP within the size limits; the print area must lie inside
-    it and be at least MIN_AREA_SIDE px each way. Raises MockupError (details: the problems found).
+    The photo must pass `inspect_template_photo`; the print area must lie inside it and be at least MIN_AREA_SIDE
+    px each way. Raises MockupError (details: the problems found).
     """
-    try:
-        info = imaging.inspect_upload(photo_file, max_bytes=TEMPLATE_MAX_BYTES, max_pixels=TEMPLATE_MAX_PIXELS)
-    except imaging.ImageRejected as refusal:
-        raise MockupError(MESSAGES["bad_photo"].format(reason=refusal), details={"photo": [str(refusal)]}) from None
+    info = inspect_template_photo(photo_file)
     area = compositing.PrintArea(area_x, area_y, area_width, area_height)
     _check_area(area, info.width, info.height)
     sha = sha256_of(photo_file)

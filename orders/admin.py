@@ -53,15 +53,19 @@ class OutgoingMailInline(admin.TabularInline):
         return False
 
 
+def _orders(count):
+    return f"{count} order" if count == 1 else f"{count} orders"
+
+
 def _status_action(status):
     def action(modeladmin, request, queryset):
         changed, refused = services.order_bulk_change_status(
             order_ids=list(queryset.values_list("pk", flat=True)), status=status
         )
-        modeladmin.message_user(request, f"{changed} orders marked {status.label.lower()}.", messages.SUCCESS)
+        modeladmin.message_user(request, f"{_orders(changed)} marked {status.label.lower()}.", messages.SUCCESS)
         if refused:
             modeladmin.message_user(
-                request, f"{refused} orders could not become {status.label.lower()} from their status.",
+                request, f"{_orders(refused)} could not become {status.label.lower()} from their status.",
                 messages.WARNING,
             )
 

@@ -202,8 +202,10 @@ class OutsideService:
         self._wait_backoff = tenacity.wait_exponential_jitter(multiplier=backoff, max=backoff_cap, jitter=backoff)
         self.sleep = time.sleep
 
-    def request(self, method, url, **kwargs):
+    def request(self, method, url, *, max_attempts=None, **kwargs):
         """Make the call and return the response (2xx or 3xx; redirects are not followed).
+
+        `max_attempts` lowers the service's budget for one call, e.g. 1 in a web request where a person waits.
 
         Raises ServiceUnavailable (breaker open, nothing sent), RequestRejected (4xx other than 429, never retried)
         or TransientError (timeouts, connection errors, 5xx, 429, once `max_attempts` calls have failed).
@@ -212,7 +214,7 @@ class OutsideService:
             raise TypeError(f"timeouts are set per service ({self.name}), not per call")
         kwargs.setdefault("allow_redirects", False)  # a redirect could point anywhere, including inside our network
         retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self.max_attempts),
+            stop=tenacity.stop_after_attempt(min(max_attempts or self.max_attempts, self.max_attempts)),
             retry=tenacity.retry_if_exception(self._worth_retrying),
             wait=self._wait,
             sleep=self.sleep,

@@ -132,7 +132,7 @@
     const done = state.processed + state.rejected.length;
     batchBar.style.width = total ? (100 * done / total) + "%" : "0";
     batchText.textContent = state.processed + " of " + state.total + " processed · " + state.ready + " ready · " +
-      state.duplicates + " duplicates · " + state.failed + " failed · " + state.rejected.length + " refused" +
+      state.duplicates + (state.duplicates === 1 ? " duplicate · " : " duplicates · ") + state.failed + " failed · " + state.rejected.length + " refused" +
       (state.status === "done" ? " · done" : "");
     state.items.forEach((item) => {
       let handle = rowsByDesign.get(item.design_id);

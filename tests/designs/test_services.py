@@ -155,3 +155,17 @@ def test_a_stale_claim_does_not_overwrite_or_double_count(user, django_capture_o
     Design.objects.filter(pk=design.pk).update(attempts=2)  # a second worker took over
     assert services._finish(design, now=timezone.now(), status="ready") is None
     assert UploadBatch.objects.get(pk=result.batch.pk).processed == 0
+
+
+def test_a_near_copy_links_to_the_original_not_to_another_copy(user, django_capture_on_commit_callbacks):
+    base = design_image(77, size=(1200, 900))
+    first, _ = upload(user, [upload_file("original.png", encode(base, "PNG"))], django_capture_on_commit_callbacks)
+    process_all(first.batch)
+    original = first.accepted[0].design
+    copies, _ = upload(user, [upload_file("copy.png", encode(base, "PNG"))], django_capture_on_commit_callbacks)
+    assert copies.accepted[0].design.duplicate_of_id == original.pk
+    resized, _ = upload(user, [upload_file("smaller.png", encode(base.resize((600, 450)), "PNG"))],
+                        django_capture_on_commit_callbacks)
+    process_all(resized.batch)
+    near = Design.objects.get(pk=resized.accepted[0].design.pk)
+    assert near.status == "duplicate" and near.duplicate_of_id == original.pk

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import textwrap
 import threading
 import time
 from pathlib import Path
@@ -202,6 +203,15 @@ class PostgresServer:
             return "".join(self.logfile.read_text(errors="replace").splitlines(True)[-lines:])
         except OSError:
             return ""
+
+
+def run_django(env, code, *, timeout=120):
+    """Run `code` in a fresh Python process set up as Django with `env`; returns what it printed."""
+    script = "import django\ndjango.setup()\n" + textwrap.dedent(code)
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True,
+                            timeout=timeout)
+    assert result.returncode == 0, f"exit {result.returncode}:\n{result.stderr[-4000:]}"
+    return result.stdout
 
 
 def http_session(cookies):

@@ -261,6 +261,7 @@ def test_an_unreachable_marketplace_still_saves_the_connection(user, fake_market
     fake_marketplace.fail(503, path="/oauth/token")
     shop = services.shop_connect(owner=user, base_url=fake_marketplace.url, api_key=API_KEY, api_secret=API_SECRET)
     assert shop.token_expires_at is None and "could not be reached" in shop.last_error
+    assert fake_marketplace.count("/oauth/token") == 1  # one try while the user waits; the refresher retries
 
 
 @pytest.mark.parametrize("url", ["http://example.com", "https://127.0.0.1:8000", "https://10.1.2.3",

@@ -1,9 +1,11 @@
 """Template and mockup services against the real database and storage (local files)."""
 
+import io
 import re
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils import timezone
 from PIL import Image, ImageChops
@@ -53,11 +55,20 @@ def test_model_validation_checks_the_print_area_too(template):
 
 
 def test_a_photo_that_is_not_an_image_is_refused():
-    from django.core.files.base import ContentFile
-
     with pytest.raises(services.MockupError, match="PNG, JPEG or WebP"):
         services.template_create(name="x", photo_file=ContentFile(b"<html></html>", name="x.png"), area_x=0,
                                  area_y=0, area_width=50, area_height=50)
+
+
+def test_a_photo_stored_sideways_is_refused_since_browsers_would_show_it_turned():
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° when shown
+    buffer = io.BytesIO()
+    garment_photo().save(buffer, "JPEG", exif=exif)
+    with pytest.raises(services.MockupError, match="export it upright"):
+        services.template_create(name="x", photo_file=ContentFile(buffer.getvalue(), name="x.jpg"), area_x=0,
+                                 area_y=0, area_width=50, area_height=50)
+    assert not GarmentTemplate.objects.exists()
 
 
 def test_two_requests_make_one_mockup_and_one_render(user, design, template, django_capture_on_commit_callbacks):

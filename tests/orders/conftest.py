@@ -5,6 +5,7 @@ import contextlib
 import email
 import email.policy
 import hashlib
+import itertools
 import os
 import signal
 import socket
@@ -34,18 +35,17 @@ def hoodie():
                                   colors="grey")
 
 
+_design_serial = itertools.count(1)
+
+
 def create_design(owner, *, title="Artwork", status="ready", has_thumbnail=False):
     """A design as the processing pipeline leaves it (no file needed for orders)."""
     from designs.models import Design
 
-    create_design.counter += 1
-    sha256 = hashlib.sha256(f"{owner.pk}-{title}-{create_design.counter}".encode()).hexdigest()
+    sha256 = hashlib.sha256(f"{owner.pk}-{title}-{next(_design_serial)}".encode()).hexdigest()
     return Design.objects.create(owner=owner, title=title, original_name=f"{title}.png", sha256=sha256, format="PNG",
                                  status=status, width=4500, height=5400, has_thumbnail=has_thumbnail,
                                  thumb_width=213 if has_thumbnail else 0, thumb_height=256 if has_thumbnail else 0)
-
-
-create_design.counter = 0
 
 
 @pytest.fixture

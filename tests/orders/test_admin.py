@@ -82,7 +82,7 @@ def test_bulk_actions_go_through_the_service_and_refuse_illegal_moves(staff, use
         "action": "mark_in_production", "_selected_action": [str(order.pk) for order in orders],
     }, follow=True)
     body = response.content.decode()
-    assert "1 orders marked in production" in body and "2 orders could not become in production" in body
+    assert "1 order marked in production" in body and "2 orders could not become in production" in body
     assert Order.objects.get(pk=orders[0].pk).status == "in_production"
 
 
