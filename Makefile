@@ -7,7 +7,7 @@ PORT ?= 8000
 WEB_WORKERS ?= 2
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test install install-dev migrate demo lint bench bench-designs bench-orders clean
+.PHONY: run test install install-dev migrate demo lint bench bench-designs bench-orders bench-mockups bench-marketplace clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,13 +50,19 @@ test: install-dev
 lint: install-dev
 	$(BIN)/ruff check .
 
-bench: bench-designs bench-orders
+bench: bench-designs bench-orders bench-mockups bench-marketplace
 
 bench-designs: install-dev
 	$(BIN)/python -m bench designs
 
 bench-orders: install-dev
 	$(BIN)/python -m bench orders
+
+bench-mockups: install-dev
+	$(BIN)/python -m bench mockups
+
+bench-marketplace: install-dev
+	$(BIN)/python -m bench marketplace
 
 clean:
 	rm -rf var/test-* var/static

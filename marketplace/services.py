@@ -48,7 +48,8 @@ MESSAGES = {
     "gave_up": "Publishing failed {attempts} times in a row; the last error was: {error}",
     "waiting": "The marketplace is not answering; publishing resumes by itself when it recovers.",
     "stale": "The worker publishing this listing stopped; trying again.",
-    "unreachable": "Saved, but the marketplace could not be reached just now ({reason}); we will keep trying.",
+    "unreachable": "Saved, but the marketplace could not be reached just now ({reason}); we try again when you"
+                   " publish.",
 }
 
 
@@ -81,13 +82,13 @@ def shop_connect(*, owner, base_url, api_key, api_secret, name="", now=None):
     """Connect (or reconnect) the owner's shop: check the credentials with the marketplace, store them sealed.
 
     Refused credentials raise MarketplaceError and store nothing. An unreachable marketplace does not stop the
-    connection being saved: the token is fetched later, by the refresher or the first publish.
+    connection being saved: the first publish fetches the token.
     """
     now = now or timezone.now()
     base_url = marketplace_url_check(base_url)
     token, problem = None, ""
     try:
-        # One attempt: a person is waiting on this page, and the refresher or the first publish can try again.
+        # One attempt: a person is waiting on this page, and the first publish fetches the token if this fails.
         token = client.fetch_token(base_url, api_key=api_key, api_secret=api_secret, max_attempts=1)
     except resilience.RequestRejected as error:
         raise MarketplaceError(MESSAGES["refused"].format(reason=client.error_message(error)),

@@ -59,6 +59,13 @@ LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 SLOW_REQUEST_MS = env_int("SLOW_REQUEST_MS", 500)
 METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])
 
+BREAKER_FAILURES = env_int("BREAKER_FAILURES", 5)  # consecutive failed calls that open a service's breaker
+BREAKER_RESET_S = env_int("BREAKER_RESET_S", 30)  # s open before one probe call is let through
+# Fernet key for shop credentials and tokens at rest; unset: derived from SECRET_KEY with HKDF.
+MARKETPLACE_KEY = env_str("MARKETPLACE_KEY")
+# URL prefixes of marketplaces users may connect; empty: any public https URL (never one inside our network).
+MARKETPLACE_URLS = env_list("MARKETPLACE_URLS", [])
+
 SECRET_KEY = SECRET_KEY_FROM_ENV or "dev-only-key-set-SECRET_KEY-in-production-0123456789"
 
 # --- Applications -----------------------------------------------------------------------------------------------
@@ -354,8 +361,6 @@ UPLOAD_REQUESTS_LIMIT = (60, 60)
 # --- Outside services -------------------------------------------------------------------------------------------
 # Every outside HTTP call goes through project/resilience.py with these: timeouts in seconds, attempts per call
 # (backoff doubles from `backoff`, with jitter), and a circuit breaker shared through the cache.
-BREAKER_FAILURES = env_int("BREAKER_FAILURES", 5)  # consecutive failed calls that open a service's breaker
-BREAKER_RESET_S = env_int("BREAKER_RESET_S", 30)  # s open before one probe call is let through
 OUTSIDE_SERVICES = {
     "marketplace": {
         "connect_timeout": 3.05,  # s: just over the 3 s TCP SYN retransmit, so one lost SYN is not a failure
@@ -368,8 +373,4 @@ OUTSIDE_SERVICES = {
         "reset_timeout": BREAKER_RESET_S,
     },
 }
-# Fernet key for shop credentials and tokens at rest; unset: derived from SECRET_KEY with HKDF.
-MARKETPLACE_KEY = env_str("MARKETPLACE_KEY")
-# URL prefixes of marketplaces users may connect; empty: any public https URL (never one inside our network).
-MARKETPLACE_URLS = env_list("MARKETPLACE_URLS", [])
 MARKETPLACE_TOKEN_REFRESH_S = 300  # refresh an access token with less than this left

@@ -31,6 +31,9 @@ if "KEY_PREFIX" in CACHES["default"]:
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not memory: worker processes started by the tests must see the same database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{TEST_RUN_ID}.sqlite3")}
+else:
+    # One test database per run, so two runs against one server never drop each other's database.
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{TEST_RUN_ID}"}
 if STORAGES["default"]["BACKEND"].endswith("FileSystemStorage"):  # noqa: F405
     # Per test session, shared with the worker processes the tests start; conftest removes it afterwards.
     STORAGES["default"] = {  # noqa: F405

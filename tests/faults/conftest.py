@@ -141,8 +141,8 @@ class Gunicorn(Service):
         def answers():
             assert self.running(), self.tail()
             try:
-                return requests.get(self.url("/healthz"), timeout=5).status_code in (200, 503)
-            except requests.ConnectionError:
+                return requests.get(self.url("/healthz"), timeout=30).status_code in (200, 503)
+            except requests.RequestException:  # not listening yet, or still importing the app
                 return False
 
         wait_for(answers, timeout=60, interval=0.2, message=f"gunicorn on port {self.port}")
