@@ -1,6 +1,7 @@
 """Storage access for designs: content-addressed writes, concurrent uploads over reused connections."""
 
 import logging
+import stat
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -63,6 +64,22 @@ class ContentAddressedSFTPStorage(SFTPStorage):
             self._sftp = None
             self._connect()
         return self._sftp
+
+    def _mkdir(self, path):
+        """Create `path` and its parents, where another thread or worker may be creating the same folder right now.
+
+        django-storages checks, then creates: of two writers racing into a new `thumbs/ab/`, one got OSError
+        "Failure" (OpenSSH's answer to mkdir on an existing folder) and its file was not stored.
+        """
+        try:
+            super()._mkdir(path)
+        except OSError:
+            try:
+                if stat.S_ISDIR(self.sftp.stat(path).st_mode):
+                    return
+            except OSError:
+                pass
+            raise
 
     def _open(self, name, mode="rb"):
         """Open the remote file now: a missing key raises FileNotFoundError here, where views turn it into a 404.

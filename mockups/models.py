@@ -108,8 +108,6 @@ class Mockup(models.Model):
         READY = "ready"
         FAILED = "failed"
 
-    FINAL_STATUSES = (Status.READY, Status.FAILED)
-
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # No index of its own: the (design, template) unique constraint's index starts with design.
     design = models.ForeignKey("designs.Design", on_delete=models.CASCADE, related_name="mockups", db_index=False)

@@ -74,6 +74,7 @@ def mail_send(*, mail_id, now=None, rng=random):
     except Exception as error:  # SMTP, DNS, TLS, timeouts: all mean "try later"
         return _record_failure(mail, error, now=now, rng=rng)
     with transaction.atomic():
+        # Unconditional: the server took the message, so "sent" is the truth even if our claim went stale.
         OutgoingMail.objects.filter(pk=mail.pk).update(status=OutgoingMail.Status.SENT, sent_at=timezone.now(),
                                                         last_error="")
         if mail.order_id:
@@ -83,24 +84,26 @@ def mail_send(*, mail_id, now=None, rng=random):
 
 
 def _record_failure(mail, error, *, now, rng):
+    """Schedule the next attempt, or give up; only while this worker's claim is current (attempts is the token)."""
     text = f"{type(error).__name__}: {error}"[:500]
+    ours = OutgoingMail.objects.filter(pk=mail.pk, status=OutgoingMail.Status.SENDING, attempts=mail.attempts)
     if mail.attempts >= MAX_SEND_ATTEMPTS:
         logger.error("giving up on mail %s to %s after %d attempts: %s", mail.pk, mail.to, mail.attempts, text)
-        OutgoingMail.objects.filter(pk=mail.pk).update(status=OutgoingMail.Status.FAILED, last_error=text)
+        ours.update(status=OutgoingMail.Status.FAILED, last_error=text)
         return OutgoingMail.Status.FAILED
     delay = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (mail.attempts - 1)) * rng.uniform(0.8, 1.2)
     logger.warning("mail %s to %s failed (attempt %d), retrying in %.0f s: %s",
                    mail.pk, mail.to, mail.attempts, delay, text)
-    OutgoingMail.objects.filter(pk=mail.pk).update(
-        status=OutgoingMail.Status.QUEUED, last_error=text, next_attempt_at=now + timezone.timedelta(seconds=delay)
-    )
+    ours.update(status=OutgoingMail.Status.QUEUED, last_error=text,
+                next_attempt_at=now + timezone.timedelta(seconds=delay))
     return OutgoingMail.Status.QUEUED
 
 
 def mail_sweep(*, now=None, limit=500):
     """Enqueue every due mail: retries whose backoff ran out, and rows a dead worker left queued or in flight."""
     now = now or timezone.now()
-    due_ids = list(OutgoingMail.objects.due(now=now).order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
+    due_ids = list(OutgoingMail.objects.for_sweeper(now=now).order_by("next_attempt_at")
+                   .values_list("pk", flat=True)[:limit])
     from orders.tasks import send_mail
 
     with transaction.atomic():

@@ -175,6 +175,9 @@ class OrderEvent(models.Model):
         return self.message
 
 
+SWEEP_GRACE_S = 60  # a new mail's own task normally sends it within this; only then is the sweeper's copy useful
+
+
 class OutgoingMailQuerySet(models.QuerySet):
     def due(self, *, now):
         """Mail to send now: queued and due, or claimed so long ago that its worker must have died."""
@@ -183,6 +186,11 @@ class OutgoingMailQuerySet(models.QuerySet):
             models.Q(status=OutgoingMail.Status.QUEUED, next_attempt_at__lte=now)
             | models.Q(status=OutgoingMail.Status.SENDING, claimed_at__lt=stale)
         )
+
+    def for_sweeper(self, *, now):
+        """Due mail the sweeper should enqueue: not the fresh rows whose own after-commit task is still on its way."""
+        return self.due(now=now).exclude(status=OutgoingMail.Status.QUEUED, attempts=0,
+                                          created_at__gt=now - timezone.timedelta(seconds=SWEEP_GRACE_S))
 
 
 class OutgoingMail(models.Model):

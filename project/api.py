@@ -53,7 +53,7 @@ def json_body(request):
     """The request body as a JSON object, or an ApiError saying what is wrong with it."""
     try:
         body = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError) as error:
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:  # RecursionError: absurdly nested JSON
         raise ApiError("The request body is not valid JSON.", details=str(error)) from None
     if not isinstance(body, dict):
         raise ApiError("The request body must be a JSON object.")

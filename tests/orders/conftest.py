@@ -9,7 +9,6 @@ import itertools
 import os
 import signal
 import socket
-import subprocess
 import threading
 from decimal import Decimal
 
@@ -175,19 +174,10 @@ class DrainedCluster(Cluster):
             self.log.append(raw.decode(errors="replace"))
 
     def stop(self):
-        # SIGTERM to the cluster's main process only: it stops its children in order (~3 s). Sent to the whole
-        # process group, as Cluster.stop does, the children die under the sentinel and the main process hangs
-        # until the 20 s kill (measured).
-        if self.process and self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                pass
+        super().stop()
         if self.process:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)  # whatever of this cluster is left
-            self.process.wait()
+                os.killpg(self.process.pid, signal.SIGKILL)  # any child the main process left behind
 
     def tail(self):
         return "".join(self.log)[-4000:]
