@@ -30,6 +30,7 @@ migrate: install
 	$(BIN)/python manage.py setup_schedules
 
 demo: migrate
+	$(BIN)/python manage.py seed_templates
 	$(BIN)/python manage.py seed_demo --if-empty --users 3 --designs 12 --orders 40 --images
 
 ## make run: set up and start the web server and a task worker; Ctrl-C stops both.

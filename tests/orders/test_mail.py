@@ -172,6 +172,8 @@ def test_the_sweeper_picks_up_mail_a_dead_worker_left_sending_but_not_mail_in_fl
     OutgoingMail.objects.filter(pk=in_flight.pk).update(status="sending", attempts=1,
                                                          claimed_at=now - stale_after + timedelta(seconds=5))
     OutgoingMail.objects.filter(pk=not_due.pk).update(next_attempt_at=now + timedelta(seconds=1))
+    # queued long enough ago that its own task should have sent it (a fresh one is left to that task)
+    OutgoingMail.objects.filter(pk=due.pk).update(created_at=now - timedelta(seconds=orders_models.SWEEP_GRACE_S + 1))
     OutgoingMail.objects.filter(pk=sent.pk).update(status="sent", attempts=1, sent_at=now)
     enqueued.clear()
     with django_capture_on_commit_callbacks(execute=True):
