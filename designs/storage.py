@@ -109,7 +109,11 @@ def store_many(items):
     """
     if isinstance(storages["default"], S3Storage):
         futures = {key: _upload_pool.submit(store, key, content) for key, content in items}
-        return {key: future.exception() for key, future in futures.items()}
+        outcomes = {key: future.exception() for key, future in futures.items()}
+        for key, error in outcomes.items():
+            if error is not None:
+                logger.error("could not store %s: %s", key, error)
+        return outcomes
     outcomes = {}
     for key, content in items:
         try:
