@@ -7,7 +7,7 @@ PORT ?= 8000
 WEB_WORKERS ?= 2
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test install install-dev migrate demo lint bench bench-designs bench-orders bench-mockups bench-marketplace clean
+.PHONY: run test install install-dev migrate demo lint bench bench-designs bench-orders bench-mockups bench-marketplace bench-load clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,11 @@ bench-mockups: install-dev
 
 bench-marketplace: install-dev
 	$(BIN)/python -m bench marketplace
+
+## make bench-load: the app under load (gunicorn + qcluster + locust, loopback only, <= 4 min); needs a seeded
+## PostgreSQL in DATABASE_URL and Redis (REDIS_URL, default redis://127.0.0.1:6379/0). LOAD_ARGS="--duration 20"
+bench-load: install-dev
+	$(BIN)/python -m bench load $(LOAD_ARGS)
 
 clean:
 	rm -rf var/test-* var/static

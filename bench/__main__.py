@@ -1,10 +1,10 @@
-"""`python -m bench designs|orders|imaging|mockups`: benchmark tables, each beside a naive baseline run the same way."""
+"""`python -m bench designs|orders|imaging|mockups|marketplace|load`: benchmark tables (load: the app under load)."""
 
 import os
 import sys
 
 SUITES = {"imaging": "bench.imaging", "orders": "bench.orders", "designs": "bench.designs",
-          "marketplace": "bench.marketplace", "mockups": "bench.mockups"}
+          "marketplace": "bench.marketplace", "mockups": "bench.mockups", "load": "bench.load"}
 
 
 def main():

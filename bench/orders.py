@@ -20,6 +20,7 @@ RUNS = 25
 def main():
     parser = argparse.ArgumentParser(prog="python -m bench orders")
     parser.add_argument("--runs", type=int, default=RUNS)
+    parser.add_argument("--only", choices=["pages", "mail"])
     args = parser.parse_args()
     django.setup()
     from django.core.management import call_command
@@ -27,7 +28,71 @@ def main():
     call_command("collectstatic", interactive=False, verbosity=0)  # pages render hashed static URLs
     settings.ROOT_URLCONF = "bench.urls"
     settings.ALLOWED_HOSTS = ["*"]
-    run(args.runs)
+    if args.only in (None, "pages"):
+        run(args.runs)
+    if args.only in (None, "mail"):
+        mail_throughput()
+
+
+MAILS = 300
+
+
+def mail_throughput(workers=2):
+    """Mails delivered per second to an SMTP server on loopback by a real cluster (each mail its own task)."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from aiosmtpd.controller import Controller
+    from django.db import connection
+    from django_q.tasks import async_task
+
+    from orders.models import OutgoingMail
+    from orders.tasks import send_mail
+    from project.tasks import task_path
+
+    class Counter:
+        received = 0
+
+        async def handle_DATA(self, server, session, envelope):
+            Counter.received += 1
+            return "250 OK"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sink = Controller(Counter(), hostname="127.0.0.1", port=port)
+    sink.start()
+    mails = OutgoingMail.objects.bulk_create([
+        OutgoingMail(kind="bench", to=f"bench{i}@example.com", subject=f"Bench {i}", body_text="Hello " * 200,
+                     body_html="<p>Hello</p>" * 100) for i in range(MAILS)
+    ])
+    cluster = subprocess.Popen(
+        [sys.executable, "manage.py", "qcluster"], cwd=Path(__file__).resolve().parent.parent,
+        env={**os.environ, "Q_WORKERS": str(workers), "EMAIL_URL": f"smtp://127.0.0.1:{port}"},
+        start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(3)  # workers up before the clock starts
+        started = time.perf_counter()
+        for mail in mails:
+            async_task(task_path(send_mail), str(mail.pk), group="bench-mail")
+        deadline = started + 300
+        while Counter.received < MAILS and time.perf_counter() < deadline:
+            time.sleep(0.1)
+        elapsed = time.perf_counter() - started
+        connection.close()
+        sent = OutgoingMail.objects.filter(kind="bench", status="sent").count()
+    finally:
+        os.kill(cluster.pid, 15)
+        cluster.wait(timeout=30)
+        sink.stop()
+        OutgoingMail.objects.filter(kind="bench").delete()
+    print(f"\nMail: {MAILS} mails through a {workers}-worker cluster to an SMTP server on loopback: "
+          f"{Counter.received} received, {sent} marked sent, {elapsed:.1f} s, {Counter.received / elapsed:.0f} mails/s")
 
 
 def run(runs):

@@ -25,7 +25,7 @@ def thumbnail_url(design, size=256):
 
 def _check_upload_rate(request):
     """Count this upload request for its user: a 429 with Retry-After past UPLOAD_REQUESTS_LIMIT."""
-    wait = ratelimit.UPLOAD_REQUESTS.hit(f"user:{request.user.pk}")
+    wait = ratelimit.UPLOAD_REQUESTS.hit(ratelimit.upload_identity(request.user))
     if wait:
         limit, window = ratelimit.UPLOAD_REQUESTS.limit, ratelimit.UPLOAD_REQUESTS.window_s
         raise ApiError(f"Too many uploads: at most {limit} upload requests per {window} seconds. "

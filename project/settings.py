@@ -133,17 +133,13 @@ if DATABASE_URL:
     _default_db["OPTIONS"].update(
         {
             "connect_timeout": 5,
-            # reconnect_timeout: the pool's own retries after an outage back off (1, 2, 4, 8 s ...) for up to 5 min
-            # by default, holding pool slots, so requests kept failing for seconds after PostgreSQL was back
-            # (measured: tests/faults). Given up after 5 s, a slot goes back to the next request, which connects.
-            "pool": {"min_size": 1, "max_size": DB_POOL_MAX, "timeout": 5, "max_idle": 300, "reconnect_timeout": 5},
+            "pool": {"min_size": 1, "max_size": DB_POOL_MAX, "timeout": 5, "max_idle": 300},
         }
     )
     DATABASES = {"default": _default_db}
     if DATABASE_REPLICA_URL:
         DATABASES["replica"] = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=0, conn_health_checks=True)
-        DATABASES["replica"].setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": DB_POOL_MAX,
-                                                                   "reconnect_timeout": 5}
+        DATABASES["replica"].setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": DB_POOL_MAX}
         DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
         DATABASE_ROUTERS = ["project.routers.ReportingReplicaRouter"]
 else:

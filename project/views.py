@@ -40,15 +40,17 @@ class LoginAttemptsMixin:
     Checked before the password is, so a refused attempt tells nothing about the password; only failures count.
     """
 
-    rate_limited_message = "Too many failed log-in attempts. Try again in {minutes} minutes, or reset your password."
+    rate_limited_message = "Too many failed log-in attempts for this account. Try again in {wait}."
 
     def clean(self):
-        identity = f"{(self.data.get('username') or '').strip().lower()}|{ratelimit.client_address(self.request)}"
+        identity = ratelimit.login_identity(self.data.get("username"), self.request)
         wait = ratelimit.LOGIN_FAILURES.wait_s(identity)
         if wait:
             self.retry_after = wait
-            raise ValidationError(self.rate_limited_message.format(minutes=max(1, math.ceil(wait / 60))),
-                                  code="rate_limited")
+            minutes = math.ceil(wait / 60)
+            raise ValidationError(self.rate_limited_message.format(
+                wait=f"{wait} seconds" if wait < 60 else f"{minutes} minute{'s' if minutes > 1 else ''}"),
+                code="rate_limited")
         try:
             return super().clean()
         except ValidationError:

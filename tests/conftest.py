@@ -1,10 +1,14 @@
 """Shared fixtures: users and clients, generated images, real worker processes, service markers."""
 
+import collections
+import contextlib
 import io
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -134,29 +138,47 @@ def worker_env():
 
 
 class Cluster:
-    """A real `manage.py qcluster` in its own process group, stopped (or killed) by the test."""
+    """A real `manage.py qcluster` in its own process group, stopped (or killed) by the test.
+
+    Its stderr is read continuously (a chatty worker must never block on a full pipe) and kept for `tail()`.
+    """
 
     def __init__(self, env, workers=2):
         self.env = {**env, "Q_WORKERS": str(workers)}
         self.process = None
+        self.log = collections.deque(maxlen=300)
 
     def start(self):
         self.process = subprocess.Popen(
             [sys.executable, "manage.py", "qcluster"], cwd=REPO, env=self.env, start_new_session=True,
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
+        threading.Thread(target=self._drain, daemon=True).start()
         return self
 
+    def _drain(self):
+        for raw in iter(self.process.stderr.readline, b""):
+            self.log.append(raw.decode(errors="replace"))
+
+    def tail(self):
+        return "".join(self.log)[-4000:]
+
     def stop(self):
-        if self.process and self.process.poll() is None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
             # SIGTERM to the cluster's main process alone: it stops its workers itself in under a second, while a
             # SIGTERM to the whole group leaves it waiting for children that are already gone.
-            os.kill(self.process.pid, 15)
+            os.kill(self.process.pid, signal.SIGTERM)
             try:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, 9)
-                self.process.wait()
+                pass
+        # Whatever is left of the group: a pusher orphaned by a killed main process would go on taking tasks from
+        # the broker and lose them, starving the next test's cluster.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
 
 
 @pytest.fixture

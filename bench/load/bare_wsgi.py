@@ -1,0 +1,25 @@
+"""The ceiling for `python -m bench load`: the project's settings and middleware, one view that returns "ok".
+
+Served by the same gunicorn command as the app (`gunicorn bench.load.bare_wsgi`); this module is its own URLconf,
+so the project gains no URL. What a page costs beyond this is the page's own work (queries, templates).
+"""
+
+import os
+
+from django.http import HttpResponse
+from django.urls import path
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+
+
+def ok(request):
+    return HttpResponse("ok", content_type="text/plain")
+
+
+urlpatterns = [path("", ok)]
+
+from django.conf import settings  # noqa: E402
+from django.core.wsgi import get_wsgi_application  # noqa: E402
+
+settings.ROOT_URLCONF = __name__
+application = get_wsgi_application()
