@@ -8,8 +8,9 @@ Needs a migrated, seeded PostgreSQL database, e.g.:
 Steps, all bounded in time (about 2.5 min + --duration, 4 min with the defaults), every process stopped at the end:
 1. collectstatic into a temporary VAR_DIR (static files, uploads and mail of this run go there; removed at the end).
 2. Test accounts: seeded customers `customer...` get a fresh random password (their ~100 designs and orders are a
-   real library), plus one staff account `bench-load-staff`. Orders, uploads and sessions the run creates are
-   deleted at the end (and at the start, should an earlier run have been killed); passwords go back to unusable.
+   real library), plus one staff account `bench-load-staff`. Orders, uploads, sessions and the staff account the
+   run creates are deleted at the end (and at the start, should an earlier run have been killed); the customers'
+   passwords go back to unusable.
 3. gunicorn `project.wsgi` (-w 4 --threads 4, no access log) and a qcluster (2 workers).
 4. Locust, headless: customers log in, then browse, order and upload with 1-3 s of think time; staff page the admin
    order list. Measured from the moment every user is logged in, for --duration seconds.
@@ -200,7 +201,7 @@ class Bench:
         return ids + list(user_model.objects.filter(username=STAFF_USERNAME).values_list("pk", flat=True))
 
     def clean_database(self, user_ids, *, since=None):
-        """Remove what load runs create: their orders, uploads and batches; their sessions; usable passwords."""
+        """Remove what load runs create: orders, uploads, batches, sessions, the staff account; usable passwords."""
         from django.conf import settings
         from django.contrib.auth import get_user_model
         from django.contrib.auth.hashers import make_password
@@ -210,8 +211,10 @@ class Bench:
         from orders import stats
         from orders.models import Order
 
-        orders, _ = Order.objects.filter(customer_id__in=user_ids, name__startswith=ORDER_NAME_PREFIX).delete()
-        designs, _ = Design.objects.filter(owner_id__in=user_ids, original_name__startswith=UPLOAD_NAME_PREFIX).delete()
+        _, deleted = Order.objects.filter(customer_id__in=user_ids, name__startswith=ORDER_NAME_PREFIX).delete()
+        orders = deleted.get(Order._meta.label, 0)
+        _, deleted = Design.objects.filter(owner_id__in=user_ids, original_name__startswith=UPLOAD_NAME_PREFIX).delete()
+        designs = deleted.get(Design._meta.label, 0)
         UploadBatch.objects.filter(owner_id__in=user_ids, designs__isnull=True).delete()
         if orders:
             stats.stats_rebuild()  # the daily counters the new orders bumped
@@ -221,7 +224,9 @@ class Bench:
             ids = {str(pk) for pk in user_ids}
             stale = [s.session_key for s in fresh.iterator() if s.get_decoded().get("_auth_user_id") in ids]
             Session.objects.filter(session_key__in=stale).delete()
-        get_user_model().objects.filter(pk__in=user_ids).update(password=make_password(None))
+        users = get_user_model().objects.filter(pk__in=user_ids)
+        users.filter(username=STAFF_USERNAME).delete()  # made by the run; the customers are seeded ones
+        users.update(password=make_password(None))
         return orders, designs
 
     def session_cookies(self, count):
@@ -353,14 +358,14 @@ class Bench:
         signal.alarm(self.bound_s)
         self.tmp = Path(tempfile.mkdtemp(prefix="threadline-load-"))
         cleaned = False
-        user_ids = []
+        user_ids, run_started = [], None
         try:
             self.setup_django()
-            counts = self.dataset()
             staff_users = max(1, self.args.users // 10)
             customers = self.args.users - staff_users
             user_ids = self.test_user_ids(customers)
             self.clean_database(user_ids)  # leftovers of a run that was killed before its clean-up
+            counts = self.dataset()
             from django.core.management import call_command
 
             print(f"bench load: {counts['orders']:,} orders, {counts['designs']:,} designs, {counts['users']:,} users;"
@@ -417,7 +422,7 @@ class Bench:
                 self.stop(process, grace=5)
             if user_ids and not cleaned:
                 with contextlib.suppress(Exception):
-                    self.clean_database(user_ids)
+                    self.clean_database(user_ids, since=run_started)
             with contextlib.suppress(Exception):
                 from django.db import connections
 
@@ -435,7 +440,8 @@ class Bench:
                 continue
             lines = path.read_text(errors="replace").splitlines()
             for index, line in enumerate(lines):
-                if re.search(r" (ERROR|CRITICAL) ", line) or line.startswith("Traceback"):
+                # Django's log format ("... ERROR django.request ...") and gunicorn's ("[CRITICAL] WORKER TIMEOUT")
+                if re.search(r"[ \[](ERROR|CRITICAL)[\] ]", line) or line.startswith("Traceback"):
                     tail = [x for x in lines[index + 1:index + 40] if x.strip()]
                     last = next((x for x in tail if re.match(r"^\w[\w.]*(Error|Exception)\b", x)), "")
                     found.append(f"[{name}] {line.strip()[:240]}" + (f"\n      {last.strip()[:240]}" if last else ""))
@@ -474,7 +480,12 @@ class Bench:
         load1, load5, _ = os.getloadavg()
 
         print(f"\nThreadline under load: {self.args.users} users ({len(self.accounts['customers'])} customer accounts,"
-              f" 1 staff account), think time 1-3 s, measured {span:.0f} s after every user had logged in")
+              f" 1 staff account), think time 1-3 s, measured {span:.0f} s once the users had logged in")
+        if pages.get("started_at_window") is not None:
+            late = self.args.users - pages["started_at_window"]
+            print(f"Ramp-up (log-ins) took {pages['ramp_s']:.0f} s" + (
+                f"; {late} users were still logging in when the window opened (at most {LOGIN_WAIT_S} s of ramp-up)"
+                if late > 0 else "; every user had logged in when the window opened") + ".")
         print(f"Dataset: {counts['orders']:,} orders, {counts['designs']:,} designs, {counts['users']:,} users."
               f" Machine: {cores} cores ({os.cpu_count()} CPUs), load average {load1:.1f} / {load5:.1f} (1 / 5 min)."
               f" Server: gunicorn -w 4 --threads 4, qcluster 2 workers, PostgreSQL + Redis on loopback.\n")
@@ -518,12 +529,23 @@ class Bench:
                 summary[key] = summary.get(key, 0) + 1
             for (name, status, message), count in sorted(summary.items(), key=lambda kv: -kv[1])[:15]:
                 print(f"  {name}, {status}, {message}: {count}")
+        retried = [r for r in records if len(r) > 6 and r[6]]
+        if retried:
+            print(f"\nRetried once, on a new connection, after the kept-alive one failed (gunicorn closes idle ones"
+                  f" after 2 s; browsers resend then too): {len(retried)} requests, all counted above if they failed:")
+            kinds = {}
+            for record in retried:
+                kind = re.sub(r"0x[0-9a-f]+", "", record[6])[:160]
+                kinds[kind] = kinds.get(kind, 0) + 1
+            for kind, count in sorted(kinds.items(), key=lambda kv: -kv[1])[:5]:
+                print(f"  {kind}: {count}")
         if server_errors:
             print(f"\nServer log, ERROR lines ({len(server_errors)}; first 10):")
             for line in server_errors[:10]:
                 print("  " + line)
-        print(f"\nCleaned up: {orders} order rows (with items, events, mail) and {designs} design rows the run made;"
-              f" sessions; passwords reset to unusable. Took {elapsed:.0f} s.")
+        print(f"\nCleaned up: the {orders} orders (with items, events, mail) and {designs} designs the run made,"
+              f" its sessions and its staff account; the customers' passwords set back to unusable."
+              f" Took {elapsed:.0f} s.")
 
 
 def stats_row(name, group, span):

@@ -1,5 +1,6 @@
-"""PostgreSQL restarts under load: a clean 503 while it is away, every request fine again within seconds of its return,
-and every order the API acknowledged is in the database afterwards.
+"""PostgreSQL restarts (`pg_ctl restart -m fast`), then stays down for 8 s, under load: a clean 503 while it is away
+(JSON for the API, a page otherwise), every request fine again within 5 s of its return, and every order the API
+acknowledged with a 201 is in the database afterwards.
 
 The test brings its own PostgreSQL (initdb on a free port), so it needs no DATABASE_URL; it is costly, so it runs
 once per CI run: in the PostgreSQL + Redis suite.

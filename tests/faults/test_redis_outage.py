@@ -69,8 +69,12 @@ def test_pages_answer_and_uploads_survive_while_redis_is_down(
         time.sleep(1)
         redis_server.stop()
         down_at = time.monotonic()
-        status, body = wait_for(lambda: (lambda answer: answer if answer[0] == 503 else None)(health(web)),
-                                timeout=10, interval=0.2, message="/healthz to report the outage")
+
+        def outage_reported():
+            answer = health(web)
+            return answer if answer[0] == 503 else None
+
+        status, body = wait_for(outage_reported, timeout=10, interval=0.2, message="/healthz to report the outage")
         during = uploads.post(web.url("/api/uploads"), files=png_files(100, 3), timeout=HTTP_TIMEOUT_S)
         assert during.status_code == 202, during.text
         accepted = during.json()["accepted"]
