@@ -1,7 +1,6 @@
 """Every write to designs and batches goes through here."""
 
 import hashlib
-import logging
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -17,9 +16,7 @@ from designs import imaging, similarity
 from designs.models import THUMBNAIL_SIZES, Design, UploadBatch, original_key, thumbnail_key
 from designs.storage import store, store_many
 from project.api import ApiError
-from project.tasks import enqueue
-
-logger = logging.getLogger(__name__)
+from project.tasks import enqueue, reenqueue_stale
 
 MAX_PROCESSING_ATTEMPTS = 3  # a file that kills its worker this often is given up on, not retried forever
 HASH_CHUNK_BYTES = 1024 * 1024
@@ -278,21 +275,10 @@ def _finish(design, *, now, status, **fields):
     return design
 
 
-def design_sweep_stale(*, now=None, limit=500):
-    """Re-enqueue designs a dead worker (or a lost broker message) left behind; returns how many.
-
-    Touching `updated_at` means each stale design is re-enqueued at most once per SWEEP_STALE_AFTER_S.
-    """
+def design_sweep_stale(*, now=None):
+    """Re-enqueue designs a dead worker (or a lost broker message) left queued or processing; returns how many."""
     now = now or timezone.now()
-    before = now - timezone.timedelta(seconds=settings.SWEEP_STALE_AFTER_S)
-    stale_ids = list(Design.objects.stale(before=before).order_by("updated_at").values_list("pk", flat=True)[:limit])
-    if not stale_ids:
-        return 0
     from designs.tasks import process_design
 
-    with transaction.atomic():
-        Design.objects.filter(pk__in=stale_ids).update(updated_at=now)
-        for pk in stale_ids:
-            enqueue(process_design, str(pk), group="designs")
-    logger.warning("re-enqueued %d stale designs", len(stale_ids))
-    return len(stale_ids)
+    before = now - timezone.timedelta(seconds=settings.SWEEP_STALE_AFTER_S)
+    return reenqueue_stale(Design.objects.stale(before=before), process_design, now=now, group="designs")

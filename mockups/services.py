@@ -29,7 +29,7 @@ from mockups.models import (
     template_preview_key,
 )
 from project.api import ApiError
-from project.tasks import enqueue
+from project.tasks import enqueue, reenqueue_stale
 
 logger = logging.getLogger(__name__)
 
@@ -262,21 +262,10 @@ def _finish(mockup, claim, *, now, status, **fields):
     return mockup
 
 
-def mockup_sweep_stale(*, now=None, limit=500):
-    """Re-enqueue mockups a dead worker (or a lost broker message) left behind; returns how many.
-
-    Touching `updated_at` means each stale mockup is re-enqueued at most once per SWEEP_STALE_AFTER_S.
-    """
+def mockup_sweep_stale(*, now=None):
+    """Re-enqueue mockups a dead worker (or a lost broker message) left queued or processing; returns how many."""
     now = now or timezone.now()
-    before = now - timezone.timedelta(seconds=settings.SWEEP_STALE_AFTER_S)
-    stale_ids = list(Mockup.objects.stale(before=before).order_by("updated_at").values_list("pk", flat=True)[:limit])
-    if not stale_ids:
-        return 0
     from mockups.tasks import render_mockup
 
-    with transaction.atomic():
-        Mockup.objects.filter(pk__in=stale_ids).update(updated_at=now)
-        for pk in stale_ids:
-            enqueue(render_mockup, str(pk), group="mockups")
-    logger.warning("re-enqueued %d stale mockups", len(stale_ids))
-    return len(stale_ids)
+    before = now - timezone.timedelta(seconds=settings.SWEEP_STALE_AFTER_S)
+    return reenqueue_stale(Mockup.objects.stale(before=before), render_mockup, now=now, group="mockups")

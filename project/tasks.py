@@ -27,3 +27,19 @@ def enqueue(func, *args, group=None):
             logger.exception("could not enqueue %s%r; the sweeper will retry", task_path(func), args)
 
     transaction.on_commit(send)
+
+
+def reenqueue_stale(stale, func, *, now, group, limit=500):
+    """Enqueue `func(id)` again for each row of `stale` (work a dead worker or a lost message left in flight).
+
+    Touching `updated_at` means each row is re-enqueued at most once per SWEEP_STALE_AFTER_S. Returns how many.
+    """
+    ids = list(stale.order_by("updated_at").values_list("pk", flat=True)[:limit])
+    if not ids:
+        return 0
+    with transaction.atomic():
+        stale.model.objects.filter(pk__in=ids).update(updated_at=now)
+        for pk in ids:
+            enqueue(func, str(pk), group=group)
+    logger.warning("re-enqueued %d stale %s", len(ids), stale.model._meta.verbose_name_plural)
+    return len(ids)

@@ -24,8 +24,7 @@ import requests
 from django.db import connection
 from django.utils.crypto import get_random_string
 
-from tests.conftest import REPO, wait_for
-from tests.orders.conftest import DrainedCluster
+from tests.conftest import REPO, Cluster, wait_for
 
 CI = bool(os.environ.get("CI"))
 WEB_WORKERS = 2  # gunicorn processes, as `make run` starts them
@@ -288,7 +287,7 @@ def cluster(worker_env, transactional_db):
 
     def start(*, workers=2, **env):
         connection.close()  # SQLite: the workers need the database to themselves while they start
-        cluster = DrainedCluster({**worker_env, "LOG_LEVEL": "WARNING", **env}, workers=workers).start()
+        cluster = Cluster({**worker_env, "LOG_LEVEL": "WARNING", **env}, workers=workers).start()
         clusters.append(cluster)
         return cluster
 

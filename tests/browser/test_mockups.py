@@ -1,61 +1,27 @@
 """The mockup panel in a real browser: pick a garment, watch the job's status, see the picture or the reason."""
 
-import os
 import re
 from pathlib import Path
 
 import pytest
 from django.core.files.storage import default_storage
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from mockups import services
 from mockups.models import Mockup
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP, MOBILE, SCREENSHOTS, TIMEOUT_MS
+from tests.browser.conftest import DESKTOP, MOBILE, SCREENSHOTS
 from tests.mockups.conftest import make_template, processed_design
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(scope="module")
-def browser():
-    """Headless Chromium for this module only (see tests/browser/conftest.py for why the async check is off)."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"browser tests need Chromium at {CHROMIUM} (Debian package `chromium`; CI installs it)")
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-            yield chromium
-            chromium.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
-
-
 @pytest.fixture
-def page(browser, live_server, user):
-    """Alice's logged-in page; a script error or anything the Content-Security-Policy blocks fails the test."""
-    context = browser.new_context(base_url=live_server.url, viewport=DESKTOP)
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    problems = []
-    page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
-    page.on("console", lambda message: problems.append(f"console: {message.text}")
-            if message.type == "error" and "Content Security Policy" in message.text else None)
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill("alice")
-    page.get_by_label("Password", exact=True).fill("alice-password-1")
-    page.get_by_role("button", name="Log in", exact=True).click()
-    expect(page).not_to_have_url(re.compile(r"/accounts/login/"))
-    yield page
-    context.close()
-    assert not problems, problems
+def alice_page(page, log_in, user):
+    return log_in(page, "alice", "alice-password-1")
 
 
-def test_picking_a_garment_shows_the_job_then_the_mockup_or_its_error(page, user):
+def test_picking_a_garment_shows_the_job_then_the_mockup_or_its_error(alice_page, user):
+    page = alice_page
     design = processed_design(user)
     tee = make_template(name="Tee")
     broken = make_template(name="Zipped hoodie", area=(10, 10, 100, 100))
