@@ -58,7 +58,8 @@ def mail_throughput(workers=2):
         received = 0
 
         async def handle_DATA(self, server, session, envelope):
-            Counter.received += 1
+            if b"Subject: Bench " in envelope.content:  # only this bench's mails, not other queued ones
+                Counter.received += 1
             return "250 OK"
 
     with socket.socket() as probe:
@@ -81,18 +82,20 @@ def mail_throughput(workers=2):
         for mail in mails:
             async_task(task_path(send_mail), str(mail.pk), group="bench-mail")
         deadline = started + 300
-        while Counter.received < MAILS and time.perf_counter() < deadline:
+        sent = 0
+        while sent < MAILS and time.perf_counter() < deadline:  # done when the outbox says so, not the server
             time.sleep(0.1)
+            connection.close()
+            sent = OutgoingMail.objects.filter(kind="bench", status="sent").count()
         elapsed = time.perf_counter() - started
-        connection.close()
-        sent = OutgoingMail.objects.filter(kind="bench", status="sent").count()
     finally:
         os.kill(cluster.pid, 15)
         cluster.wait(timeout=30)
         sink.stop()
         OutgoingMail.objects.filter(kind="bench").delete()
     print(f"\nMail: {MAILS} mails through a {workers}-worker cluster to an SMTP server on loopback: "
-          f"{Counter.received} received, {sent} marked sent, {elapsed:.1f} s, {Counter.received / elapsed:.0f} mails/s")
+          f"{Counter.received} received (each once: {Counter.received == MAILS}), {sent} marked sent, "
+          f"{elapsed:.1f} s, {sent / elapsed:.0f} mails/s")
 
 
 def run(runs):
@@ -134,7 +137,7 @@ def run(runs):
 
     product = Product.objects.filter(active=True).first()
     design = sample.items.first().design
-    body = json.dumps({"email": customer.email or "bench@example.com", "name": "Bench", "items": [
+    body = json.dumps({"email": "bench@example.com", "name": "Bench", "items": [
         {"product": str(product.pk), "design": str(design.pk), "size": product.size_list[0],
          "color": product.color_list[0], "quantity": 2}] * 3})
 

@@ -74,8 +74,12 @@ def compute_dashboard(*, now=None):
             DailyOrderStats.objects.filter(day__gt=today - timedelta(days=CHART_DAYS))
             .values_list("day").annotate(count=Sum("orders")).values_list("day", "count")
         )
-        designs = dict(Design.objects.values_list("status").annotate(count=Count("id")).values_list("status",
-                                                                                                    "count"))
+        # Designs that reached a final status in the window: index ranges on (status, updated_at), never a count
+        # over the whole library.
+        designs = dict(
+            Design.objects.filter(status__in=Design.FINAL_STATUSES, updated_at__gte=now - timedelta(days=CHART_DAYS))
+            .values_list("status").annotate(count=Count("id")).values_list("status", "count")
+        )
     by_status = {status.value: totals.pop(f"status_{status.value}") or 0 for status in Order.Status}
     return {
         "orders": {key: value or 0 for key, value in totals.items() if not key.startswith("revenue")},
@@ -86,7 +90,7 @@ def compute_dashboard(*, now=None):
              "orders": per_day.get(today - timedelta(days=offset), 0)}
             for offset in range(CHART_DAYS - 1, -1, -1)
         ],
-        "designs": {status.value: designs.get(status.value, 0) for status in Design.Status},
+        "designs_last_30_days": {status.value: designs.get(status.value, 0) for status in Design.FINAL_STATUSES},
         "queue_depth": _queue_depth(),
         "computed_at": now.isoformat(),
     }
