@@ -4,11 +4,20 @@ import uuid
 
 from django.conf import settings
 from django.db import connections, models, transaction
+from django.db.models import Value
 from django.utils import timezone
 
 from designs import similarity
 
 THUMBNAIL_SIZES = (256, 640)  # px, longest side: gallery card and design page
+
+
+class HammingDistance(models.Func):
+    """Bits that differ between two bigint hashes; PostgreSQL only (elsewhere the caller verifies in Python)."""
+
+    output_field = models.IntegerField()
+    arg_joiner = " # "
+    template = "bit_count((%(expressions)s)::bit(64))"
 
 
 class UploadBatch(models.Model):
@@ -55,13 +64,19 @@ class DesignQuerySet(models.QuerySet):
 
         One UNION ALL of index-only range probes, one per chunk (the measured fastest form); verify exactly after.
         """
-        probes = [
-            self.filter(owner_id=owner_id, **{f"phash_{k}__in": values}).order_by().values_list("id", "phash")
-            for k, values in similarity.chunk_probes(phash, max_distance)
-        ]
+        postgres = connections[self.db].vendor == "postgresql"
+        probes = []
+        for k, values in similarity.chunk_probes(phash, max_distance):
+            probe = self.filter(owner_id=owner_id, **{f"phash_{k}__in": values}).order_by()
+            if postgres:
+                # Verified inside the index scan: only true matches cross the wire, not every chunk collision.
+                signed = similarity.to_signed64(phash & similarity.MASK64)  # callers pass either form
+                probe = probe.alias(hamming=HammingDistance("phash", Value(signed)))
+                probe = probe.filter(hamming__lte=max_distance)
+            probes.append(probe.values_list("id", "phash"))
         query = probes[0].union(*probes[1:], all=True)
         with transaction.atomic(using=self.db):
-            if connections[self.db].vendor == "postgresql":
+            if postgres:
                 # A parallel append of four tiny index scans costs ~10 ms of worker start-up (measured).
                 with connections[self.db].cursor() as cursor:
                     cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
