@@ -8,9 +8,11 @@ The near-duplicate part needs PostgreSQL (DATABASE_URL); it adds its rows under 
 """
 
 import argparse
+import contextlib
 import io
 import os
 import random
+import signal
 import subprocess
 import sys
 import time
@@ -97,8 +99,12 @@ def batch_end_to_end():
                 time.sleep(0.2)
             total_s = time.perf_counter() - started
         finally:
-            os.killpg(cluster.pid, 15)
-            cluster.wait(timeout=30)
+            os.kill(cluster.pid, signal.SIGTERM)  # the main process stops its workers; the group may hold orphans
+            try:
+                cluster.wait(timeout=30)
+            finally:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(cluster.pid, signal.SIGKILL)
         rows.append([workers, f"{request_s * 1000:.0f}", f"{total_s:.1f}", batch.ready, batch.failed])
     speedup = float(rows[0][2]) / float(rows[1][2])
     print(f"\nA {BATCH_FILES}-file batch ({megabytes:.0f} MB: 10 RGBA PNG 4500x5400, 40 JPEG 4000x3000) on "
