@@ -121,4 +121,5 @@ def test_stats_api_is_for_staff_only(client, user, staff_user, catalogue):
     assert client.get("/api/stats").status_code == 403
     client.force_login(staff_user)
     body = client.get("/api/stats").json()
-    assert set(body) >= {"orders", "revenue", "orders_by_status", "orders_per_day", "designs_last_30_days", "queue_depth"}
+    assert set(body) >= {"orders", "revenue", "orders_by_status", "orders_per_day", "designs_last_30_days",
+                         "queue_depth"}
