@@ -355,8 +355,9 @@ DUPLICATE_MAX_DISTANCE = env_int("DUPLICATE_MAX_DISTANCE", 6)
 SWEEP_STALE_AFTER_S = 180  # a design or mail untouched this long in flight was left by a dead worker
 # (events, seconds): failed log-ins per username and address, then refused until the window ends (project/ratelimit.py)
 LOGIN_FAILURES_LIMIT = (10, 300)
-# (requests, seconds) per user, on both upload endpoints; the upload page sends one file per request and waits out a 429
-UPLOAD_REQUESTS_LIMIT = (60, 60)
+# (requests, seconds) per user, on both upload endpoints. The upload page sends one file per request, so a 100-file
+# batch must fit in one window without a pause; scripts sending more wait out the 429's Retry-After.
+UPLOAD_REQUESTS_LIMIT = (240, 60)
 
 # --- Outside services -------------------------------------------------------------------------------------------
 # Every outside HTTP call goes through project/resilience.py with these: timeouts in seconds, attempts per call

@@ -10,7 +10,6 @@ with one SIGKILL). A worker killed while it held its own timer's lock froze the 
 when it dies. Only the locks change; django-q2's queues and guard work as before.
 """
 
-import fcntl
 import multiprocessing
 import os
 import tempfile
@@ -18,6 +17,11 @@ import threading
 import time
 
 from django_q import queues as django_q_queues
+
+try:
+    import fcntl
+except ImportError:  # not a POSIX system: django-q2's own locks stay
+    fcntl = None
 
 POLL_S = 0.01  # between tries of a lock acquired with a timeout
 
@@ -96,6 +100,8 @@ def robust_value(typecode, value):
 
 def install():
     """Make django-q2's cluster build its queues and worker timers with process-robust locks (idempotent)."""
+    if fcntl is None:
+        return
     from django_q import cluster
 
     cluster.Queue = RobustQueue

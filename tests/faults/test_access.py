@@ -201,7 +201,7 @@ def test_login_is_refused_after_ten_failures_for_that_username_and_address(clien
 
 
 def test_uploads_are_limited_to_sixty_requests_a_minute_per_user(alice, user, other_user, frozen_clock, settings):
-    limit, window = settings.UPLOAD_REQUESTS_LIMIT = (60, 60)  # production's, which the test settings relax
+    limit, window = settings.UPLOAD_REQUESTS_LIMIT = (60, 60)  # a small limit; the test settings relax it
     ratelimit.UPLOAD_REQUESTS.reset(ratelimit.upload_identity(user))
     data = encode(design_image(3, size=(100, 90)), "PNG")  # the same file: one design, then exact duplicates
     first = alice.post("/api/uploads", {"files": [upload_file("a.png", data)]})

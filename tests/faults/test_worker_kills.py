@@ -5,6 +5,7 @@ used to stop django-q2's cluster for good (the worker died holding the task queu
 last step kills idle workers on purpose and checks that the cluster still takes tasks.
 """
 
+import contextlib
 import os
 import random
 import signal
@@ -19,6 +20,7 @@ from django_q.tasks import async_task
 
 from designs import services
 from designs.models import Design, UploadBatch
+from project.taskqueue import ProcessLock, RobustQueue
 from tests.conftest import design_image, encode, upload_file, wait_for
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -141,3 +143,48 @@ def test_a_batch_survives_sigkilled_workers_and_a_killed_cluster(cluster, user, 
         wait_for(probe_done, timeout=30, interval=0.25, message="a task after idle workers were killed")
     except AssertionError as error:
         raise AssertionError(f"{error}\n{second.tail()}") from None
+
+
+def held_elsewhere(lock):
+    if lock.acquire(timeout=0):
+        lock.release()
+        return False
+    return True
+
+
+@pytest.mark.django_db(transaction=False)
+def test_a_queue_lock_held_by_a_killed_process_is_free_again():
+    queue = RobustQueue()
+    child = os.fork()
+    if child == 0:  # an idle worker: blocked reading the queue, holding its read lock, until it is killed
+        queue.get()
+        os._exit(0)
+    try:
+        wait_for(lambda: held_elsewhere(queue._rlock), timeout=10, interval=0.05,
+                 message="the child to hold the read lock")
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
+        assert queue._rlock.acquire(timeout=5), "the killed process's lock was never released"
+        queue._rlock.release()
+        queue.put("a task")
+        assert queue.get(timeout=5) == "a task"
+    finally:
+        with contextlib.suppress(ProcessLookupError, ChildProcessError):
+            os.kill(child, signal.SIGKILL)
+            os.waitpid(child, 0)
+
+
+@pytest.mark.django_db(transaction=False)
+def test_a_process_lock_is_recursive_and_exclusive_between_processes():
+    lock = ProcessLock()
+    assert lock.acquire() and lock.acquire(timeout=0)  # a worker's timer lock is taken again inside itself
+    lock.release()
+    child = os.fork()
+    if child == 0:
+        os._exit(0 if not lock.acquire(timeout=0.2) else 1)
+    assert os.waitpid(child, 0)[1] == 0, "another process got a lock this one holds"
+    lock.release()
+    child = os.fork()
+    if child == 0:
+        os._exit(0 if lock.acquire(timeout=2) else 1)
+    assert os.waitpid(child, 0)[1] == 0, "the lock stayed taken after its release"

@@ -156,9 +156,6 @@ def smtp_sink(smtp_sink_down):
     return smtp_sink_down.start()
 
 
-DrainedCluster = Cluster  # kept for the fault tests' imports: the base Cluster drains stderr itself
-
-
 @pytest.fixture
 def mail_cluster(worker_env, transactional_db, smtp_sink):
     """Start a real `qcluster` whose workers send mail to `smtp_sink` (settings reach them only by environment)."""
@@ -167,7 +164,7 @@ def mail_cluster(worker_env, transactional_db, smtp_sink):
     def start(workers=2):
         connection.close()  # SQLite: the workers need the database to themselves while they start
         env = {**worker_env, "EMAIL_URL": f"smtp://127.0.0.1:{smtp_sink.port}", "LOG_LEVEL": "WARNING"}
-        cluster = DrainedCluster(env, workers=workers).start()
+        cluster = Cluster(env, workers=workers).start()
         clusters.append(cluster)
         return cluster
 
