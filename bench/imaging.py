@@ -18,6 +18,7 @@ import imagehash
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from bench.timing import own_peak_rss_mb
 from designs.imaging import WEBP_METHOD, WEBP_QUALITY, process_image
 
 RUNS = 3
@@ -113,12 +114,6 @@ def peak_rss_mb(path):
     return float(out[0]), float(out[1])
 
 
-def _peak_rss_mb():
-    # VmHWM, not ru_maxrss: a child's ru_maxrss starts at the RSS its parent had when it forked.
-    with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
-
-
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         print("generating synthetic print files...", flush=True)
@@ -140,8 +135,8 @@ def main():
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--peak"]:
-        before = _peak_rss_mb()
+        before = own_peak_rss_mb()
         ours(sys.argv[2])
-        print(before, _peak_rss_mb())
+        print(before, own_peak_rss_mb())
     else:
         main()

@@ -20,7 +20,7 @@ from pathlib import Path
 from PIL import Image
 
 from bench.imaging import make_print_file
-from bench.timing import print_table
+from bench.timing import own_peak_rss_mb, print_table
 from designs.imaging import process_image
 from mockups import compositing
 from mockups.demo_garments import demo_garments
@@ -75,12 +75,6 @@ def peak_rss_mb(folder, way):
     return float(out[0]), float(out[1])
 
 
-def _peak_rss_mb():
-    # VmHWM, not ru_maxrss: a child's ru_maxrss starts at the RSS its parent had when it forked.
-    with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
-
-
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         print(f"generating a {DESIGN_SIZE[0]}x{DESIGN_SIZE[1]} RGBA print file and its thumbnail...", flush=True)
@@ -109,8 +103,8 @@ def main():
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--peak"]:
-        before = _peak_rss_mb()
+        before = own_peak_rss_mb()
         {"ours": ours, "naive": naive}[sys.argv[2]](Path(sys.argv[3]))
-        print(before, _peak_rss_mb())
+        print(before, own_peak_rss_mb())
     else:
         main()

@@ -16,6 +16,12 @@ def measure(func, *, runs, warmup=2):
     return timings
 
 
+def own_peak_rss_mb():
+    """This process's peak RSS in MB. VmHWM, not ru_maxrss: a child's ru_maxrss starts at its parent's RSS."""
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
+
+
 def summary(timings):
     ordered = sorted(timings)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
