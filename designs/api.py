@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
 from designs import services
+from designs.links import thumbnail_url
 from designs.models import Design, UploadBatch
 from designs.similarity import to_unsigned64
 from project import ratelimit
@@ -15,12 +16,6 @@ from project.api import ApiError, api_view
 PAGE_SIZE = 50
 SIMILAR_MAX_DISTANCE = 12  # bits: wider than the duplicate threshold, to show "looks like" designs
 SIMILAR_LIMIT = 12
-
-
-def thumbnail_url(design, size=256):
-    if not design.has_thumbnail:
-        return None
-    return reverse("designs:thumbnail", kwargs={"sha256": design.sha256, "size": size})
 
 
 def _check_upload_rate(request):

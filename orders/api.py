@@ -4,7 +4,7 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
-from designs.api import thumbnail_url
+from designs.links import thumbnail_url
 from orders import services
 from orders import stats as order_stats
 from orders.models import Order, Product

@@ -133,6 +133,10 @@ if DATABASE_URL:
     _default_db["OPTIONS"].update(
         {
             "connect_timeout": 5,
+            # No parallel query plans: every page query is an index range, where starting workers costs more
+            # (~10 ms for the near-duplicate probes, measured) than it saves, and on a small host the workers
+            # take the cores that other requests need.
+            "options": "-c max_parallel_workers_per_gather=0",
             "pool": {"min_size": 1, "max_size": DB_POOL_MAX, "timeout": 5, "max_idle": 300},
         }
     )

@@ -1,6 +1,10 @@
 """The designs JSON API and pages, as a browser or script would use them."""
 
+import uuid
+
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from designs import services
 from designs.models import Design
@@ -103,7 +107,7 @@ def test_originals_are_attachments_with_nosniff(alice, uploaded):
     assert b"".join(response.streaming_content).startswith(b"\x89PNG")
 
 
-def test_near_duplicates_are_searched_by_index_probes_not_a_scan(user):
+def test_near_duplicates_are_searched_by_index_probes_not_a_scan(user, django_user_model):
     from designs.similarity import hash_chunks, to_signed64
 
     query = 0xF0F0_1234_ABCD_5678
@@ -116,8 +120,17 @@ def test_near_duplicates_are_searched_by_index_probes_not_a_scan(user):
                            status="ready", phash=to_signed64(value),
                            **{f"phash_{k}": chunk for k, chunk in enumerate(hash_chunks(value))}))
     Design.objects.bulk_create(rows)
-    found = services.near_duplicates(owner_id=user.pk, phash=query, max_distance=6)
-    assert [distance for _, distance in found] == [0, 3, 6]
+    other = django_user_model.objects.create_user("other")
+    Design.objects.create(owner=other, title="theirs", original_name="x.png", sha256="f" * 64, format="PNG",
+                          status="ready", phash=to_signed64(query),
+                          **{f"phash_{k}": chunk for k, chunk in enumerate(hash_chunks(query))})
+    with CaptureQueriesContext(connection) as queries:
+        found = services.near_duplicates(owner_id=user.pk, phash=query, max_distance=6)
+    assert [distance for _, distance in found] == [0, 3, 6]  # not 7 or 20 bits away, not another owner's
+    assert {type(pk) for pk, _ in found} == {uuid.UUID}
+    [probe] = queries.captured_queries  # one statement: a probe of each chunk's index, joined
+    assert probe["sql"].count("UNION ALL") == 3
+    assert all(f"phash_{k}" in probe["sql"] for k in range(4))
 
 
 def test_gallery_and_design_pages_run_a_fixed_number_of_queries(alice, user, django_assert_max_num_queries):

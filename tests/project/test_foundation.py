@@ -100,6 +100,14 @@ def test_sqlite_runs_in_wal_mode_with_relaxed_sync():
         assert cursor.execute("PRAGMA temp_store").fetchone()[0] == 2  # MEMORY
 
 
+@pytest.mark.postgres
+def test_web_connections_plan_no_parallel_queries():
+    # Worker start-up cost ~10 ms on the near-duplicate probes, which take ~2 ms (bench/designs.py).
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW max_parallel_workers_per_gather")
+        assert cursor.fetchone()[0] == "0"
+
+
 def test_seed_demo_creates_orders_designs_and_logins(tmp_path, settings, capsys):
     settings.VAR_DIR = tmp_path
     call_command("seed_demo", users=3, designs=30, orders=50, seed=7)

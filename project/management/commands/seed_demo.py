@@ -230,9 +230,9 @@ def _bulk_insert(model, columns, rows, *, total=None, label=None):
     table = model._meta.db_table
     progress = tqdm(total=total, desc=label, unit="row", disable=not label or (total or 0) < BATCH_ROWS)
     if connection.vendor == "postgresql":
+        # A synchronous commit, though demo data could be made again: one COPY is one commit, and the VACUUM that
+        # follows can mark pages all-visible (for index-only scans) only once the commit has reached the WAL.
         with connection.cursor() as cursor:
-            # Demo data can be made again: do not wait for each batch to reach the disk.
-            cursor.execute("SET synchronous_commit = off")
             sql = f'COPY {table} ({", ".join(columns)}) FROM STDIN'
             with cursor.cursor.copy(sql) as copy:
                 for row in rows:

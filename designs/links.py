@@ -1,0 +1,33 @@
+"""URLs of a design's pages and thumbnails, built without a reverse() per row.
+
+A gallery or admin page lists up to 50 designs; reverse() for each link and thumbnail was ~10% of the gallery's
+server time (measured with cProfile on /designs/). Each URL is reversed once per script prefix with placeholder
+values, then filled in, so the URLconf stays the one source of truth.
+"""
+
+from functools import lru_cache
+
+from django.urls import get_script_prefix, reverse
+
+_PLACEHOLDER_ID = "00000000-0000-0000-0000-000000000000"
+
+
+@lru_cache(maxsize=8)
+def _formats(script_prefix):
+    detail = reverse("designs:detail", args=[_PLACEHOLDER_ID])
+    thumbnail = reverse("designs:thumbnail", kwargs={"sha256": "SHA", "size": 0})
+    return {
+        "detail": detail.replace(_PLACEHOLDER_ID, "{id}"),
+        "thumbnail": thumbnail.replace("SHA-0.webp", "{sha256}-{size}.webp"),
+    }
+
+
+def design_url(design):
+    return _formats(get_script_prefix())["detail"].format(id=design.pk)
+
+
+def thumbnail_url(design, size=256):
+    """The thumbnail's content-addressed URL, or None while the design has none."""
+    if not design.has_thumbnail:
+        return None
+    return _formats(get_script_prefix())["thumbnail"].format(sha256=design.sha256, size=size)
