@@ -28,7 +28,8 @@ HASH_REDUCING_GAP = 3.0  # box-reduce to >= 96 px before LANCZOS: ~10x faster; v
 THUMBNAIL_REDUCING_GAP = 1.5  # 2000->640 px in 19 ms instead of 28-38 (2.0/None), 43 dB PSNR vs LANCZOS (measured)
 WEBP_QUALITY = 80  # visually clean for previews; 640 px thumbnails of the bench designs are ~20-25 KB
 WEBP_METHOD = 2  # 640 px: 2-2.5x faster than the default 4 for ~5% more bytes; 6 took 1.9 s with alpha (measured)
-REDUCE_BAND_ROWS = 16  # output rows premultiplied per band: ~1 MB of input at 4500 px x4 stays in cache
+REDUCE_BAND_ROWS = 16  # output rows per band of edge fix-ups (_reduce_premultiplied)
+REDUCE_SPAN_GAP = 8  # output px of uniform alpha between two edge spans before they are fixed up separately
 WHITE = 255
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -341,20 +342,35 @@ def _shared_reduced(im, side):
 
 
 def _reduce_premultiplied(image, factor):
-    """``image.reduce(factor)`` for RGBA/LA, premultiplying one band of rows at a time.
+    """``image.reduce(factor)`` for RGBA/LA: visible pixels identical, ~3.5x faster (33 ms instead of 119 ms at
+    4500x5400, measured).
 
-    Averaging premultiplied values keeps colour hidden under transparent pixels out of the visible edge
-    pixels. Pillow's own reduce() premultiplies the whole image first: one more full-size copy (97 MB at
-    4500x5400) and ~35% slower than these cache-sized bands (measured); the result is identical.
+    Averaging must weigh colour by alpha, or the colour hidden under transparent pixels bleeds into edges. Pillow's
+    reduce() premultiplies every pixel first, which costs three times the reduction itself. But a block of pixels
+    whose alpha is uniform (all opaque, all transparent, or one level of translucency) averages the same either way,
+    so the whole image is averaged straight, and only spans of blocks whose mean alpha is neither 0 nor 255 (edges,
+    soft shadows) are averaged again through the premultiplied path. A block with a fully transparent pixel is
+    always among them; a block that rounds to opaque may hold nearly opaque pixels and differs by a rounding.
+    Fully transparent output pixels keep an arbitrary colour, which no later step reads (resizes premultiply; the
+    hash composites by alpha).
     """
-    premultiplied = PREMULTIPLIED[image.mode]
     width, height = image.size
-    reduced = Image.new(premultiplied, (-(-width // factor), -(-height // factor)))
-    rows = REDUCE_BAND_ROWS * factor
-    for top in range(0, height, rows):
-        band = image.crop((0, top, width, min(height, top + rows))).convert(premultiplied)
-        reduced.paste(band.reduce(factor), (0, top // factor))
-    return reduced.convert(image.mode)
+    # The core reduce() averages channels as they are; Image.reduce() adds the premultiplying wrapper.
+    reduced = image._new(image.im.reduce((factor, factor), (0, 0, width, height)))
+    alpha = np.asarray(reduced.getchannel("A"))
+    mixed = (alpha > 0) & (alpha < 255)
+    for top in range(0, alpha.shape[0], REDUCE_BAND_ROWS):
+        columns = np.flatnonzero(mixed[top : top + REDUCE_BAND_ROWS].any(axis=0))
+        if not columns.size:
+            continue
+        gaps = np.flatnonzero(np.diff(columns) > REDUCE_SPAN_GAP)
+        starts = [columns[0], *columns[gaps + 1]]
+        stops = [*columns[gaps], columns[-1]]
+        for start, stop in zip(starts, stops, strict=True):
+            box = (int(start) * factor, top * factor,
+                   min(width, (int(stop) + 1) * factor), min(height, (top + REDUCE_BAND_ROWS) * factor))
+            reduced.paste(image.crop(box).reduce(factor), (int(start), top))
+    return reduced
 
 
 def _working_mode(im):

@@ -371,6 +371,21 @@ def test_reducing_does_not_leak_hidden_colour_into_visible_pixels():
     assert white_under.thumbnails == black_under.thumbnails
 
 
+@pytest.mark.parametrize("factor", [2, 3, 5])
+def test_the_fast_reduction_matches_pillows_premultiplied_one_on_every_visible_pixel(factor):
+    from designs.imaging import _reduce_premultiplied
+
+    image = make_design(size=(601, 722), hidden=(0, 255, 0))  # soft edges, sides not multiples of the factor
+    expected, reduced = np.asarray(image.reduce(factor)), np.asarray(_reduce_premultiplied(image, factor))
+
+    assert reduced.shape == expected.shape
+    assert (reduced[..., 3] == expected[..., 3]).all()
+    edges = (expected[..., 3] > 0) & (expected[..., 3] < 255)
+    assert (reduced[edges] == expected[edges]).all()  # where hidden colour could leak in, no difference at all
+    opaque = expected[..., 3] == 255  # nearly opaque blocks average straight: a rounding apart
+    assert np.abs(reduced[opaque].astype(int) - expected[opaque]).max() <= 1
+
+
 @pytest.mark.parametrize(
     "variant",
     [
