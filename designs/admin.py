@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from designs.models import Design, UploadBatch
@@ -18,6 +19,10 @@ class DesignAdmin(admin.ModelAdmin):
     raw_id_fields = ("owner", "batch", "duplicate_of")
     readonly_fields = ("preview_large", "duplicate_group", "sha256", "phash", "dhash", "detail", "phash_0", "phash_1",
                        "phash_2", "phash_3", "attempts", "processed_at", "updated_at")
+
+    def save_model(self, request, obj, form, change):
+        obj.updated_at = timezone.now()  # an edit is a change: the owner's gallery is cached under the latest one
+        super().save_model(request, obj, form, change)
 
     @admin.display(description="")
     def preview(self, design):

@@ -4,16 +4,19 @@ import re
 import uuid
 
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponseNotModified
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET
 
 from designs.api import similar_designs
 from designs.models import THUMBNAIL_SIZES, Design, UploadBatch, thumbnail_key
 
 GALLERY_PAGE_SIZE = 48
+GALLERY_TILES_CACHE_S = 600  # a version of a page of tiles is only ever replaced, never wrong: keep it a while
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 CONTENT_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 
@@ -24,8 +27,19 @@ def gallery(request):
     only_duplicates = request.GET.get("show") == "duplicates"
     if only_duplicates:
         designs = designs.filter(status=Design.Status.DUPLICATE)
-    page = Paginator(designs, GALLERY_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "designs/gallery.html", {"page": page, "only_duplicates": only_duplicates})
+    count, changed = designs.library_state()
+    paginator = Paginator(designs, GALLERY_PAGE_SIZE)
+    paginator.count = count  # known already: no second COUNT
+    page = paginator.get_page(request.GET.get("page"))
+    # The tiles are most of the page's work (48 designs through the template engine). Cached under the library's
+    # version, a changed design changes the key, so no write has to remember to invalidate anything.
+    version = f"{count}:{changed.isoformat() if changed else ''}"
+    key = f"designs:tiles:{request.user.pk}:{int(only_duplicates)}:{page.number}:{version}"
+    tiles = cache.get(key)
+    if tiles is None:
+        tiles = render_to_string("designs/_tiles.html", {"page": page})
+        cache.set(key, tiles, GALLERY_TILES_CACHE_S)
+    return render(request, "designs/gallery.html", {"page": page, "tiles": tiles, "only_duplicates": only_duplicates})
 
 
 @login_required

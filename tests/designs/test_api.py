@@ -133,6 +133,32 @@ def test_near_duplicates_are_searched_by_index_probes_not_a_scan(user, django_us
     assert all(f"phash_{k}" in probe["sql"] for k in range(4))
 
 
+def test_the_gallery_shows_every_change_to_a_design_at_once(alice, user, staff_user):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+    from django.test import Client
+
+    design = Design.objects.create(owner=user, title="First draft", original_name="x.png", sha256="a" * 64,
+                                   format="PNG", status="queued")
+    assert "First draft" in alice.get("/designs/").content.decode()  # now cached under this version
+
+    default_storage.save(design.original_key, ContentFile(b"\x89PNG\r\n\x1a\n damaged"))
+    services.design_process(design_id=design.pk)  # the worker finds it damaged
+    assert "Failed" in alice.get("/designs/").content.decode()
+
+    staff = Client()
+    staff.force_login(staff_user)
+    form = {field: getattr(design, field) for field in ("title", "original_name", "sha256", "format", "status")}
+    form.update(owner=user.pk, title="Final artwork", status="failed", size_bytes=0, width=0, height=0, thumb_width=0,
+                thumb_height=0, created_at_0="2026-01-01", created_at_1="00:00:00")
+    response = staff.post(f"/admin/designs/design/{design.pk}/change/", form)
+    assert response.status_code == 302, [str(e) for e in response.context["errors"]]
+    assert "Final artwork" in alice.get("/designs/").content.decode()
+
+    Design.objects.filter(pk=design.pk).delete()
+    assert "No designs yet" in alice.get("/designs/").content.decode()
+
+
 def test_gallery_and_design_pages_run_a_fixed_number_of_queries(alice, user, django_assert_max_num_queries):
     def add(count):
         Design.objects.bulk_create([
