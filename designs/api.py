@@ -14,7 +14,7 @@ from project import ratelimit
 from project.api import ApiError, api_view
 
 PAGE_SIZE = 50
-SIMILAR_MAX_DISTANCE = 12  # bits: wider than the duplicate threshold, to show "looks like" designs
+SIMILAR_MAX_DISTANCE = 11  # bits: wider than the duplicate threshold: at 12 the probes grow 5x (radius 3)
 SIMILAR_LIMIT = 12
 
 

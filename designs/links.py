@@ -30,4 +30,8 @@ def thumbnail_url(design, size=256):
     """The thumbnail's content-addressed URL, or None while the design has none."""
     if not design.has_thumbnail:
         return None
-    return _formats(get_script_prefix())["thumbnail"].format(sha256=design.sha256, size=size)
+    return thumbnail_url_for(design.sha256, size)
+
+
+def thumbnail_url_for(sha256, size=256):
+    return _formats(get_script_prefix())["thumbnail"].format(sha256=sha256, size=size)
