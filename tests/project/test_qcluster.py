@@ -1,6 +1,7 @@
 """A real `qcluster` (forked workers, real broker) works through 200 tasks on this database."""
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django_q.models import Task
 from django_q.tasks import async_task
@@ -34,3 +35,8 @@ def test_a_real_cluster_completes_200_tasks(qcluster, user):
     results = Task.objects.filter(group=group)
     assert results.filter(success=True).count() == TASKS
     assert sorted(task.result for task in results) == [n + 1 for n in range(TASKS)]
+
+    # Workers run below the web's priority, so image work cannot starve page requests on a shared host.
+    async_task("tests.support.tasks.worker_niceness", group="niceness")
+    wait_for(lambda: Task.objects.filter(group="niceness").exists(), timeout=30, message="the niceness task")
+    assert Task.objects.get(group="niceness").result >= settings.Q_WORKER_NICE > 0

@@ -6,3 +6,9 @@ from django.contrib.auth import get_user_model
 def count_users_plus(n):
     """Touches the database, so a broken connection in a forked worker shows up as a failed task."""
     return get_user_model().objects.count() + n
+
+
+def worker_niceness():
+    import os
+
+    return os.getpriority(os.PRIO_PROCESS, 0)
