@@ -4,11 +4,12 @@ from django.utils.html import format_html, format_html_join
 
 from designs.models import Design, UploadBatch
 from designs.templatetags.design_tags import design_thumbnail
+from project.admin_rows import PlainActionCheckbox
 from project.pagination import EstimatedCountPaginator
 
 
 @admin.register(Design)
-class DesignAdmin(admin.ModelAdmin):
+class DesignAdmin(PlainActionCheckbox, admin.ModelAdmin):
     list_display = ("preview", "title", "owner", "status", "duplicate_link", "width", "height", "created_at")
     list_filter = ("status", "format", ("created_at", admin.DateFieldListFilter))
     search_fields = ("=sha256", "^title", "=owner__username")  # index-friendly lookups only
@@ -51,7 +52,7 @@ class DesignAdmin(admin.ModelAdmin):
 
 
 @admin.register(UploadBatch)
-class UploadBatchAdmin(admin.ModelAdmin):
+class UploadBatchAdmin(PlainActionCheckbox, admin.ModelAdmin):
     list_display = ("id", "owner", "created_at", "total", "processed", "ready", "duplicates", "failed")
     list_select_related = ("owner",)
     list_per_page = 50

@@ -5,11 +5,12 @@ from designs import links
 from designs.templatetags.design_tags import design_thumbnail
 from orders import emails, services
 from orders.models import Order, OrderEvent, OrderItem, OutgoingMail, Product
+from project.admin_rows import PlainActionCheckbox
 from project.pagination import EstimatedCountPaginator
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(PlainActionCheckbox, admin.ModelAdmin):
     list_display = ("name", "garment", "price", "sizes", "colors", "active")
     list_filter = ("active", "garment")
     search_fields = ("name",)
@@ -77,7 +78,7 @@ def _status_action(status):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(PlainActionCheckbox, admin.ModelAdmin):
     list_display = ("display_number", "preview", "name", "email", "status", "item_count", "total", "created_at")
     list_filter = ("status", ("created_at", admin.DateFieldListFilter))
     search_fields = ("email",)  # shows the search box; get_search_results decides how each term is searched
@@ -119,7 +120,7 @@ class OrderAdmin(admin.ModelAdmin):
 
 
 @admin.register(OutgoingMail)
-class OutgoingMailAdmin(admin.ModelAdmin):
+class OutgoingMailAdmin(PlainActionCheckbox, admin.ModelAdmin):
     list_display = ("created_at", "kind", "to", "status", "attempts", "last_error", "sent_at")
     list_filter = ("status", "kind")
     search_fields = ("to",)

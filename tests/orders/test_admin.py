@@ -59,6 +59,14 @@ def test_filtered_and_searched_lists_are_fixed_too(staff, user, catalogue, url, 
         assert staff.get(url).status_code == 200
 
 
+def test_row_checkboxes_are_exactly_djangos(user, catalogue):
+    from django.contrib import admin
+
+    [order] = place(user, catalogue, 1)
+    order_admin = admin.site._registry[Order]
+    assert order_admin.action_checkbox(order) == admin.ModelAdmin.action_checkbox(order_admin, order)
+
+
 def test_search_by_number_and_email_prefix(staff, user, catalogue):
     orders = place(user, catalogue, 3)
     page = staff.get(f"/admin/orders/order/?q={orders[1].display_number}").content.decode()
