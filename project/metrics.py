@@ -1,7 +1,8 @@
 """`/metrics` in the Prometheus text format: request latency by view, tasks, queue, designs, mail, breakers.
 
-Request latency is counted in Redis when REDIS_URL is set (one pipelined round trip per request, shared by every
-web process) and in this process's memory otherwise. Everything else is read from the database at scrape time.
+Request latency is counted in each process's memory and, when REDIS_URL is set, added to shared counters in Redis
+at most once a second per process (a scrape sees every web process's counts up to then, plus its own).
+Everything else is read from the database at scrape time.
 """
 
 import logging
@@ -18,10 +19,12 @@ logger = logging.getLogger(__name__)
 
 BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 REDIS_PAUSE_S = 10  # after a Redis error, count locally for this long instead of paying a timeout per request
+FLUSH_S = 1.0  # a web process sends its request counts to Redis at most this often
 
 _local = Counter()
 _local_lock = threading.Lock()
 _redis_paused_until = 0.0
+_last_flush = 0.0
 
 
 def _redis():
@@ -41,26 +44,42 @@ def _bucket(seconds):
 
 
 def record_request(view, status, seconds):
-    """Count one request; never raises (metrics must not break a page)."""
-    global _redis_paused_until
-    fields = {f"{view}|{_bucket(seconds)}": 1, f"{view}|count": 1}
-    if status >= 500:
-        fields[f"{view}|errors"] = 1
-    client = _redis()
-    if client is not None:
-        try:
-            pipe = client.pipeline(transaction=False)
-            for field, amount in fields.items():
-                pipe.hincrby(_redis_key(), field, amount)
-            pipe.hincrbyfloat(_redis_key(), f"{view}|sum", seconds)
-            pipe.execute()
-            return
-        except Exception as error:
-            logger.warning("metrics: Redis unavailable (%s); counting locally for %d s", error, REDIS_PAUSE_S)
-            _redis_paused_until = time.monotonic() + REDIS_PAUSE_S
+    """Count one request; never raises (metrics must not break a page).
+
+    Counted in this process and sent to Redis at most every FLUSH_S: a Redis round trip per request was the
+    largest fixed cost of a bare page after Django itself.
+    """
+    global _last_flush
+    now = time.monotonic()
     with _local_lock:
-        _local.update(fields)
+        _local[f"{view}|{_bucket(seconds)}"] += 1
+        _local[f"{view}|count"] += 1
+        if status >= 500:
+            _local[f"{view}|errors"] += 1
         _local[f"{view}|sum"] += seconds
+        if now - _last_flush < FLUSH_S or _redis() is None:
+            return
+        batch = Counter(_local)
+        _local.clear()
+        _last_flush = now
+    _flush(batch)
+
+
+def _flush(batch):
+    global _redis_paused_until
+    try:
+        pipe = _redis().pipeline(transaction=False)
+        for field, amount in batch.items():
+            if field.endswith("|sum"):
+                pipe.hincrbyfloat(_redis_key(), field, amount)
+            else:
+                pipe.hincrby(_redis_key(), field, int(amount))
+        pipe.execute()
+    except Exception as error:
+        logger.warning("metrics: Redis unavailable (%s); counting locally for %d s", error, REDIS_PAUSE_S)
+        _redis_paused_until = time.monotonic() + REDIS_PAUSE_S
+        with _local_lock:
+            _local.update(batch)  # kept for the next flush, or for this process's own scrapes
 
 
 def _request_counters():
