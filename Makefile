@@ -40,7 +40,7 @@ run: demo
 	@cat var/demo-logins.txt 2>/dev/null || true; echo
 	@bash -c 'trap "trap - INT TERM EXIT; kill 0" INT TERM EXIT; \
 		$(BIN)/python manage.py qcluster & \
-		$(BIN)/gunicorn project.wsgi -b $(HOST):$(PORT) -w $(WEB_WORKERS) --threads 4 --timeout 120 --keep-alive 75 --access-logfile - & \
+		$(BIN)/gunicorn project.wsgi -b $(HOST):$(PORT) -w $(WEB_WORKERS) --access-logfile - & \
 		wait'
 
 ## make test: the whole suite; on PostgreSQL and Redis when DATABASE_URL and REDIS_URL are set.

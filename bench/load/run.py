@@ -11,7 +11,8 @@ Steps, all bounded in time (about 2.5 min + --duration, 4 min with the defaults)
    real library), plus one staff account `bench-load-staff`. Orders, uploads, sessions and the staff account the
    run creates are deleted at the end (and at the start, should an earlier run have been killed); the customers'
    passwords go back to unusable.
-3. gunicorn `project.wsgi` (-w 4 --threads 4, no access log) and a qcluster (2 workers).
+3. gunicorn `project.wsgi` with the production settings of gunicorn.conf.py (no access log) and a qcluster
+   (2 workers).
 4. Locust, headless: customers log in, then browse, order and upload with 1-3 s of think time; staff page the admin
    order list. Measured from the moment every user is logged in, for --duration seconds.
 5. Maximum throughput of the gallery page alone (no think time, 64 connections, 15 s; wrk, else locust).
@@ -25,6 +26,7 @@ import json
 import math
 import os
 import re
+import runpy
 import shutil
 import signal
 import socket
@@ -39,6 +41,7 @@ from urllib.parse import urlparse
 from bench.timing import print_table
 
 ROOT = Path(__file__).resolve().parents[2]
+GUNICORN_CONF = ROOT / "gunicorn.conf.py"  # the production settings
 BIN = Path(sys.executable).parent
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 LOOPBACK_HOSTS = {"", "127.0.0.1", "localhost", "::1"}
@@ -275,7 +278,7 @@ class Bench:
             self.processes.remove(process)
 
     def gunicorn(self, name, app, port, env):
-        return self.start(name, [str(BIN / "gunicorn"), app, "-b", f"127.0.0.1:{port}", "-w", "4", "--threads", "4",
+        return self.start(name, [str(BIN / "gunicorn"), app, "-c", str(GUNICORN_CONF), "-b", f"127.0.0.1:{port}",
                                  "--timeout", "120", "--graceful-timeout", "5", "--log-level", "warning"], env)
 
     def wait_ready(self, process, port, path, timeout=45):
@@ -486,9 +489,11 @@ class Bench:
             print(f"Ramp-up (log-ins) took {pages['ramp_s']:.0f} s" + (
                 f"; {late} users were still logging in when the window opened (at most {LOGIN_WAIT_S} s of ramp-up)"
                 if late > 0 else "; every user had logged in when the window opened") + ".")
+        gunicorn = runpy.run_path(str(GUNICORN_CONF))
         print(f"Dataset: {counts['orders']:,} orders, {counts['designs']:,} designs, {counts['users']:,} users."
               f" Machine: {cores} cores ({os.cpu_count()} CPUs), load average {load1:.1f} / {load5:.1f} (1 / 5 min)."
-              f" Server: gunicorn -w 4 --threads 4, qcluster 2 workers, PostgreSQL + Redis on loopback.\n")
+              f" Server: gunicorn -w {gunicorn['workers']} --threads {gunicorn['threads']} (gunicorn.conf.py),"
+              " qcluster 2 workers, PostgreSQL + Redis on loopback.\n")
         print_table(["page", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors"], rows)
         print("* log-ins: the whole ramp-up (all users log in within seconds; PBKDF2 is slow by design);"
               " not in the totals or the p95 target.")
