@@ -259,9 +259,11 @@ def near_duplicates(*, owner_id, phash, max_distance, exclude_id=None):
 
 def _finish(design, *, now, status, **fields):
     """Write the final state if this worker's claim is still current, and count it in the batch once."""
+    # The write's own time, not the claim's: the gallery caches pages under the latest updated_at (designs/views.py).
+    written = timezone.now()
     with transaction.atomic():
         updated = Design.objects.filter(pk=design.pk, status=Design.Status.PROCESSING, attempts=design.attempts).update(
-            status=status, updated_at=now, processed_at=now, **fields
+            status=status, updated_at=max(now, written), processed_at=now, **fields
         )
         if not updated:
             return None  # another worker took the design over; its result counts, not ours
@@ -275,7 +277,8 @@ def _finish(design, *, now, status, **fields):
             # Exact duplicates uploaded while this design was queued share its content, so they share its results.
             Design.objects.filter(
                 owner_id=design.owner_id, sha256=design.sha256, status=Design.Status.DUPLICATE, has_thumbnail=False
-            ).update(**{name: fields[name] for name in ("phash", "dhash", "detail", "phash_0", "phash_1", "phash_2",
+            ).update(updated_at=max(now, written),
+                     **{name: fields[name] for name in ("phash", "dhash", "detail", "phash_0", "phash_1", "phash_2",
                                                          "phash_3", "has_thumbnail", "thumb_width", "thumb_height")})
     design.refresh_from_db()
     return design

@@ -16,7 +16,7 @@ from designs.api import similar_designs
 from designs.models import THUMBNAIL_SIZES, Design, UploadBatch, thumbnail_key
 
 GALLERY_PAGE_SIZE = 48
-GALLERY_TILES_CACHE_S = 600  # a version of a page of tiles is only ever replaced, never wrong: keep it a while
+GALLERY_TILES_CACHE_S = 60  # a version of a page is replaced by the next, not invalidated; this bounds a missed one
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 CONTENT_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 
@@ -32,13 +32,16 @@ def gallery(request):
     paginator.count = count  # known already: no second COUNT
     page = paginator.get_page(request.GET.get("page"))
     # The tiles are most of the page's work (48 designs through the template engine). Cached under the library's
-    # version, a changed design changes the key, so no write has to remember to invalidate anything.
+    # version, a changed design changes the key, so no write has to remember to invalidate anything. Only pages of
+    # finished designs are kept: a design being processed is about to change, and a write still uncommitted when
+    # the version was read could otherwise hide behind an unchanged key.
     version = f"{count}:{changed.isoformat() if changed else ''}"
     key = f"designs:tiles:{request.user.pk}:{int(only_duplicates)}:{page.number}:{version}"
     tiles = cache.get(key)
     if tiles is None:
         tiles = render_to_string("designs/_tiles.html", {"page": page})
-        cache.set(key, tiles, GALLERY_TILES_CACHE_S)
+        if all(design.status in Design.FINAL_STATUSES for design in page):
+            cache.set(key, tiles, GALLERY_TILES_CACHE_S)
     return render(request, "designs/gallery.html", {"page": page, "tiles": tiles, "only_duplicates": only_duplicates})
 
 

@@ -5,6 +5,7 @@ import uuid
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from designs import services
 from designs.models import Design
@@ -142,6 +143,13 @@ def test_the_gallery_shows_every_change_to_a_design_at_once(alice, user, staff_u
                                    format="PNG", status="queued")
     assert "First draft" in alice.get("/designs/").content.decode()  # now cached under this version
 
+    claimed_at = timezone.now()  # a worker's claim, seen by a page before its result is written with the same clock
+    Design.objects.filter(pk=design.pk).update(status="processing", attempts=1, updated_at=claimed_at)
+    assert "Processing" in alice.get("/designs/").content.decode()
+    services._finish(Design.objects.get(pk=design.pk), now=claimed_at, status="ready")
+    assert "Ready" in alice.get("/designs/").content.decode()
+
+    Design.objects.filter(pk=design.pk).update(status="queued")
     default_storage.save(design.original_key, ContentFile(b"\x89PNG\r\n\x1a\n damaged"))
     services.design_process(design_id=design.pk)  # the worker finds it damaged
     assert "Failed" in alice.get("/designs/").content.decode()
