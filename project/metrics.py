@@ -142,7 +142,8 @@ def _database_lines():
                   f"threadline_queue_depth {depth}"]
     except Exception:
         logger.warning("metrics: broker unavailable")
-    # django-q2 keeps the last `save_limit` results: a window of recent tasks, enough for rates and durations.
+    # The last TASK_RESULTS_KEPT successes (project.tasks.prune_task_results) and every failure: a window of recent
+    # tasks, enough for rates and durations.
     recent = (Task.objects.values("func", "success")
               .annotate(n=Count("id"), seconds=Avg(F("stopped") - F("started"))))
     lines += ["# HELP threadline_recent_tasks Recent task results kept by django-q2, by function and outcome.",

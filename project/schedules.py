@@ -15,10 +15,12 @@ def periodic_tasks():
     from marketplace.tasks import sweep_listings
     from mockups.tasks import sweep_stale_mockups
     from orders.tasks import sweep_outgoing_mail
+    from project.tasks import prune_task_results
 
     return [
         Periodic("designs: re-enqueue stale designs", sweep_stale_designs, minutes=1),
         Periodic("orders: send queued mail", sweep_outgoing_mail, minutes=1),
         Periodic("marketplace: resume listings, refresh tokens", sweep_listings, minutes=1),
         Periodic("mockups: re-enqueue stale mockups", sweep_stale_mockups, minutes=1),
+        Periodic("tasks: prune old results", prune_task_results, minutes=1),
     ]

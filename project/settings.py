@@ -198,7 +198,7 @@ Q_CLUSTER = {
     "retry": 360,  # s: must exceed timeout, or a slow task runs twice at once
     "max_attempts": 3,  # the default (0) retries a failing task forever
     "ack_failures": True,
-    "save_limit": 1000,
+    "save_limit": 0,  # no pruning by the monitor, which reloads every kept result per task: prune_task_results does it
     "recycle": 200,  # tasks per worker before a fresh process: bounds memory growth from image work
     "catch_up": False,
     "label": "Task queue",

@@ -136,3 +136,22 @@ def test_api_errors_are_json_not_login_redirects(client):
     response = client.get("/api/designs")
     assert response.status_code == 401
     assert json.loads(response.content)["error"]
+
+
+def test_old_task_results_are_pruned_to_the_newest_successes():
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_q.models import Task
+
+    from project.tasks import prune_task_results
+
+    start = timezone.now()
+    for n in range(5):
+        Task.objects.create(id=f"ok{n}", name=f"ok{n}", func="f", started=start, stopped=start + timedelta(seconds=n),
+                            success=True)
+    Task.objects.create(id="bad", name="bad", func="f", started=start, stopped=start, success=False)
+
+    assert prune_task_results(keep=3) == 2
+    assert sorted(Task.objects.values_list("id", flat=True)) == ["bad", "ok2", "ok3", "ok4"]
+    assert prune_task_results(keep=3) == 0
