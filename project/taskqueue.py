@@ -14,6 +14,7 @@ serves pages a worker at full priority doubled page latency whenever a batch was
 later is fine; a page 50 ms slower is not.
 """
 
+import errno
 import multiprocessing
 import os
 import tempfile
@@ -61,15 +62,18 @@ class ProcessLock:
         return True
 
     def _lock_file(self, deadline):
-        if deadline is None:
-            fcntl.lockf(self._file, fcntl.LOCK_EX)
-            return True
         while True:
             try:
-                fcntl.lockf(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.lockf(self._file, fcntl.LOCK_EX if deadline is None else fcntl.LOCK_EX | fcntl.LOCK_NB)
                 return True
-            except OSError:  # EAGAIN or EACCES: another process holds it
-                if time.monotonic() >= deadline:
+            except OSError as error:
+                # EAGAIN or EACCES: another process holds it. EDEADLK: the kernel's deadlock check saw this process
+                # hold another lock while it waits; it counts locks held by the process's other threads (the queue's
+                # feeder), so the cycle it sees resolves itself. A worker killed by that error, seen under bench load,
+                # is worse than a retry.
+                if error.errno not in (errno.EAGAIN, errno.EACCES, errno.EDEADLK):
+                    raise
+                if deadline is not None and time.monotonic() >= deadline:
                     return False
                 time.sleep(POLL_S)
 

@@ -188,3 +188,37 @@ def test_a_process_lock_is_recursive_and_exclusive_between_processes():
     if child == 0:
         os._exit(0 if lock.acquire(timeout=2) else 1)
     assert os.waitpid(child, 0)[1] == 0, "the lock stayed taken after its release"
+
+
+@pytest.mark.django_db(transaction=False)
+def test_a_lock_wait_the_kernel_calls_a_deadlock_is_retried_not_raised():
+    # A worker holding the task queue's read lock while its feeder thread waits for the result queue's write lock,
+    # held by another worker's feeder while that worker waits for the read lock: Linux counts locks per process,
+    # sees a cycle and answers EDEADLK, though the feeder releases its lock a moment later. That error killed a
+    # worker under bench load. Here: this process holds A and waits for B; the child's thread holds B for 0.5 s
+    # while the child's main thread waits for A.
+    import threading
+
+    a, b = ProcessLock(), ProcessLock()
+    assert a.acquire()
+    child = os.fork()
+    if child == 0:
+        holding = threading.Event()
+
+        def hold_b():
+            b.acquire()
+            holding.set()
+            time.sleep(0.5)
+            b.release()
+
+        threading.Thread(target=hold_b).start()
+        holding.wait()
+        a.acquire()  # a blocking wait, which the kernel's deadlock check sees
+        os._exit(0)
+    try:
+        time.sleep(0.2)  # the child's thread holds B, its main thread waits for A
+        assert b.acquire()  # would close the cycle: EDEADLK on the first try
+        b.release()
+    finally:
+        a.release()
+        assert os.waitpid(child, 0)[1] == 0
