@@ -17,6 +17,7 @@ from designs.models import THUMBNAIL_SIZES, Design, UploadBatch, thumbnail_key
 
 GALLERY_PAGE_SIZE = 48
 GALLERY_TILES_CACHE_S = 60  # a version of a page is replaced by the next, not invalidated; this bounds a missed one
+GALLERY_TILES_IN_FLIGHT_CACHE_S = 3  # while a design on the page is being processed
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 CONTENT_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 
@@ -32,16 +33,16 @@ def gallery(request):
     paginator.count = count  # known already: no second COUNT
     page = paginator.get_page(request.GET.get("page"))
     # The tiles are most of the page's work (48 designs through the template engine). Cached under the library's
-    # version, a changed design changes the key, so no write has to remember to invalidate anything. Only pages of
-    # finished designs are kept: a design being processed is about to change, and a write still uncommitted when
-    # the version was read could otherwise hide behind an unchanged key.
+    # version, a changed design changes the key, so no write has to remember to invalidate anything. A page with a
+    # design in processing is kept only briefly: a write still uncommitted when the version was read, stamped
+    # earlier than one committed before it, would not move the version.
     version = f"{count}:{changed.isoformat() if changed else ''}"
     key = f"designs:tiles:{request.user.pk}:{int(only_duplicates)}:{page.number}:{version}"
     tiles = cache.get(key)
     if tiles is None:
         tiles = render_to_string("designs/_tiles.html", {"page": page})
-        if all(design.status in Design.FINAL_STATUSES for design in page):
-            cache.set(key, tiles, GALLERY_TILES_CACHE_S)
+        settled = all(design.status in Design.FINAL_STATUSES for design in page)
+        cache.set(key, tiles, GALLERY_TILES_CACHE_S if settled else GALLERY_TILES_IN_FLIGHT_CACHE_S)
     return render(request, "designs/gallery.html", {"page": page, "tiles": tiles, "only_duplicates": only_duplicates})
 
 
