@@ -19,7 +19,7 @@ from marketplace import client, vault
 from marketplace.models import Listing, ShopConnection
 from project import resilience
 from project.api import ApiError
-from project.tasks import enqueue
+from project.tasks import enqueue, enqueue_each
 
 logger = logging.getLogger(__name__)
 
@@ -167,10 +167,7 @@ def shop_refresh_expiring_tokens(*, now=None, limit=500):
                .values_list("pk", flat=True)[:limit])
     from marketplace.tasks import refresh_token
 
-    with transaction.atomic():
-        for pk in ids:
-            enqueue(refresh_token, str(pk), group="marketplace")
-    return len(ids)
+    return enqueue_each(refresh_token, ids, group="marketplace")
 
 
 def listing_request(*, owner, design_id, connection_id, now=None):
@@ -313,7 +310,5 @@ def listing_sweep(*, now=None, limit=500):
             status=Listing.Status.QUEUED, next_attempt_at=now, updated_at=now, last_error=MESSAGES["stale"])
         if revived:
             logger.warning("took back %d listings a dead worker left publishing", revived)
-        due_ids = list(Listing.objects.due(now=now).order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
-        for pk in due_ids:
-            enqueue(publish_listing, str(pk), group="marketplace")
-    return len(due_ids)
+        due_ids = Listing.objects.due(now=now).order_by("next_attempt_at").values_list("pk", flat=True)[:limit]
+        return enqueue_each(publish_listing, due_ids, group="marketplace")

@@ -29,7 +29,7 @@ from mockups.models import (
     template_preview_key,
 )
 from project.api import ApiError
-from project.tasks import enqueue, reenqueue_stale
+from project.tasks import enqueue, enqueue_each, reenqueue_stale
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,6 @@ REQUEUE_BATCH = 500  # mockups re-enqueued per query when a template changes
 # px wide, and rendering from a 4500x5400 original took ~1.2 s of CPU and ~210 MB peak against ~0.1 s and
 # ~30 MB from the thumbnail, 11x (measured, bench/mockups.py).
 DESIGN_SOURCE_SIZE = max(THUMBNAIL_SIZES)  # px
-EXIF_ORIENTATION = 0x0112
 
 
 class MockupError(ApiError):
@@ -72,7 +71,7 @@ def inspect_template_photo(photo_file):
     try:
         info = imaging.inspect_upload(photo_file, max_bytes=TEMPLATE_MAX_BYTES, max_pixels=TEMPLATE_MAX_PIXELS)
         with Image.open(photo_file, formats=[info.format]) as photo:
-            orientation = photo.getexif().get(EXIF_ORIENTATION, 1)
+            orientation = photo.getexif().get(imaging.EXIF_ORIENTATION, 1)
     except imaging.ImageRejected as refusal:
         raise MockupError(MESSAGES["bad_photo"].format(reason=refusal), details={"photo": [str(refusal)]}) from None
     except (OSError, ValueError, SyntaxError):
@@ -150,11 +149,7 @@ def mockup_requeue_template(*, template_id):
     from mockups.tasks import render_mockup
 
     ids = Mockup.objects.filter(template_id=template_id, status=Mockup.Status.QUEUED).values_list("pk", flat=True)
-    count = 0
-    for pk in ids.iterator(chunk_size=REQUEUE_BATCH):
-        enqueue(render_mockup, str(pk), group="mockups")
-        count += 1
-    return count
+    return enqueue_each(render_mockup, ids.iterator(chunk_size=REQUEUE_BATCH), group="mockups")
 
 
 def mockup_request(*, owner, design_id, template_id, now=None):

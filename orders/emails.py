@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from orders.models import OrderEvent, OutgoingMail
 from project.db import lock_rows
-from project.tasks import enqueue
+from project.tasks import enqueue, enqueue_each
 
 logger = logging.getLogger(__name__)
 
@@ -106,10 +106,7 @@ def mail_sweep(*, now=None, limit=500):
                    .values_list("pk", flat=True)[:limit])
     from orders.tasks import send_mail
 
-    with transaction.atomic():
-        for pk in due_ids:
-            enqueue(send_mail, str(pk), group="mail")
-    return len(due_ids)
+    return enqueue_each(send_mail, due_ids, group="mail")
 
 
 def mail_retry(*, mail_ids, now=None):
@@ -122,6 +119,4 @@ def mail_retry(*, mail_ids, now=None):
     with transaction.atomic():
         OutgoingMail.objects.filter(pk__in=ids).update(status=OutgoingMail.Status.QUEUED, attempts=0,
                                                        next_attempt_at=now)
-        for pk in ids:
-            enqueue(send_mail, str(pk), group="mail")
-    return len(ids)
+        return enqueue_each(send_mail, ids, group="mail")

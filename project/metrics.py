@@ -57,23 +57,24 @@ def record_request(view, status, seconds):
         if status >= 500:
             _local[f"{view}|errors"] += 1
         _local[f"{view}|sum"] += seconds
-        if now - _last_flush < FLUSH_S or _redis() is None:
+        client = _redis() if now - _last_flush >= FLUSH_S else None
+        if client is None:
             return
         batch = Counter(_local)
         _local.clear()
         _last_flush = now
-    _flush(batch)
+    _flush(client, batch)
 
 
-def _flush(batch):
+def _flush(client, batch):
     global _redis_paused_until
     try:
-        pipe = _redis().pipeline(transaction=False)
+        key, pipe = _redis_key(), client.pipeline(transaction=False)
         for field, amount in batch.items():
             if field.endswith("|sum"):
-                pipe.hincrbyfloat(_redis_key(), field, amount)
+                pipe.hincrbyfloat(key, field, amount)
             else:
-                pipe.hincrby(_redis_key(), field, int(amount))
+                pipe.hincrby(key, field, int(amount))
         pipe.execute()
     except Exception as error:
         logger.warning("metrics: Redis unavailable (%s); counting locally for %d s", error, REDIS_PAUSE_S)

@@ -29,6 +29,15 @@ def enqueue(func, *args, group=None):
     transaction.on_commit(send)
 
 
+def enqueue_each(func, ids, *, group):
+    """`enqueue(func, id)` for each id, as a string; returns how many."""
+    count = 0
+    for pk in ids:
+        enqueue(func, str(pk), group=group)
+        count += 1
+    return count
+
+
 def reenqueue_stale(stale, func, *, now, group, limit=500):
     """Enqueue `func(id)` again for each row of `stale` (work a dead worker or a lost message left in flight).
 
@@ -39,8 +48,7 @@ def reenqueue_stale(stale, func, *, now, group, limit=500):
         return 0
     with transaction.atomic():
         stale.model.objects.filter(pk__in=ids).update(updated_at=now)
-        for pk in ids:
-            enqueue(func, str(pk), group=group)
+        enqueue_each(func, ids, group=group)
     logger.warning("re-enqueued %d stale %s", len(ids), stale.model._meta.verbose_name_plural)
     return len(ids)
 

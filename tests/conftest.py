@@ -185,9 +185,10 @@ class Cluster:
 def qcluster(worker_env, transactional_db):
     clusters = []
 
-    def start(workers=2):
+    def start(workers=2, env=None):
+        """`env`: settings for the workers, which reach them only by environment."""
         connection.close()  # the workers need the database to themselves on SQLite
-        cluster = Cluster(worker_env, workers=workers).start()
+        cluster = Cluster({**worker_env, **(env or {})}, workers=workers).start()
         clusters.append(cluster)
         return cluster
 

@@ -279,7 +279,7 @@ class Bench:
 
     def gunicorn(self, name, app, port, env):
         return self.start(name, [str(BIN / "gunicorn"), app, "-c", str(GUNICORN_CONF), "-b", f"127.0.0.1:{port}",
-                                 "--timeout", "120", "--graceful-timeout", "5", "--log-level", "warning"], env)
+                                 "--graceful-timeout", "5", "--log-level", "warning"], env)
 
     def wait_ready(self, process, port, path, timeout=45):
         deadline = time.monotonic() + timeout

@@ -11,9 +11,6 @@ from decimal import Decimal
 
 import pytest
 from aiosmtpd.controller import Controller
-from django.db import connection
-
-from tests.conftest import Cluster
 
 
 @pytest.fixture
@@ -157,17 +154,10 @@ def smtp_sink(smtp_sink_down):
 
 
 @pytest.fixture
-def mail_cluster(worker_env, transactional_db, smtp_sink):
-    """Start a real `qcluster` whose workers send mail to `smtp_sink` (settings reach them only by environment)."""
-    clusters = []
+def mail_cluster(qcluster, smtp_sink):
+    """Start a real `qcluster` whose workers send mail to `smtp_sink`."""
 
     def start(workers=2):
-        connection.close()  # SQLite: the workers need the database to themselves while they start
-        env = {**worker_env, "EMAIL_URL": f"smtp://127.0.0.1:{smtp_sink.port}", "LOG_LEVEL": "WARNING"}
-        cluster = Cluster(env, workers=workers).start()
-        clusters.append(cluster)
-        return cluster
+        return qcluster(workers, env={"EMAIL_URL": f"smtp://127.0.0.1:{smtp_sink.port}", "LOG_LEVEL": "WARNING"})
 
-    yield start
-    for cluster in clusters:
-        cluster.stop()
+    return start
