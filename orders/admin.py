@@ -5,12 +5,12 @@ from designs import links
 from designs.templatetags.design_tags import design_thumbnail
 from orders import emails, services
 from orders.models import Order, OrderEvent, OrderItem, OutgoingMail, Product
-from project.admin_rows import PlainActionCheckbox
+from project.admin_rows import FastListRows
 from project.pagination import EstimatedCountPaginator
 
 
 @admin.register(Product)
-class ProductAdmin(PlainActionCheckbox, admin.ModelAdmin):
+class ProductAdmin(FastListRows, admin.ModelAdmin):
     list_display = ("name", "garment", "price", "sizes", "colors", "active")
     list_filter = ("active", "garment")
     search_fields = ("name",)
@@ -78,7 +78,7 @@ def _status_action(status):
 
 
 @admin.register(Order)
-class OrderAdmin(PlainActionCheckbox, admin.ModelAdmin):
+class OrderAdmin(FastListRows, admin.ModelAdmin):
     list_display = ("display_number", "preview", "name", "email", "status", "item_count", "total", "created_at")
     list_filter = ("status", ("created_at", admin.DateFieldListFilter))
     search_fields = ("email",)  # shows the search box; get_search_results decides how each term is searched
@@ -120,7 +120,7 @@ class OrderAdmin(PlainActionCheckbox, admin.ModelAdmin):
 
 
 @admin.register(OutgoingMail)
-class OutgoingMailAdmin(PlainActionCheckbox, admin.ModelAdmin):
+class OutgoingMailAdmin(FastListRows, admin.ModelAdmin):
     list_display = ("created_at", "kind", "to", "status", "attempts", "last_error", "sent_at")
     list_filter = ("status", "kind")
     search_fields = ("to",)
