@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from designs import imaging, similarity
+from designs import imaging, library, similarity
 from designs.models import THUMBNAIL_SIZES, Design, UploadBatch, original_key, thumbnail_key
 from designs.storage import store, store_many
 from project.api import ApiError
@@ -132,6 +132,7 @@ def design_batch_upload(*, owner, files, batch=None, now=None):
                 rows.append(design)
                 result.accepted.append(AcceptedFile(name=name, design=design))
         Design.objects.bulk_create(rows)
+        library.changed(owner.pk)
         exact_duplicates = len(rows) - len(fresh)
         UploadBatch.objects.filter(pk=batch.pk).update(
             total=F("total") + len(rows),
@@ -188,10 +189,9 @@ def design_process(*, design_id, now=None):
     that is still current may write the result and bump the batch counters.
     """
     now = now or timezone.now()
-    claimable = Design.objects.filter(pk=design_id, status__in=[Design.Status.QUEUED, Design.Status.PROCESSING])
-    if not claimable.update(status=Design.Status.PROCESSING, attempts=F("attempts") + 1, updated_at=now):
+    design = _claim(design_id, now=now)
+    if design is None:
         return None  # already finished (or gone): nothing to do
-    design = Design.objects.get(pk=design_id)
     if design.attempts > MAX_PROCESSING_ATTEMPTS:
         return _finish(design, now=now, status=Design.Status.FAILED,
                        error=MESSAGES["gave_up"].format(attempts=MAX_PROCESSING_ATTEMPTS))
@@ -216,6 +216,16 @@ def design_process(*, design_id, now=None):
         return _finish(design, now=now, status=Design.Status.DUPLICATE, duplicate_of_id=match[0],
                        distance=match[1], **fields)
     return _finish(design, now=now, status=Design.Status.READY, **fields)
+
+
+def _claim(design_id, *, now):
+    """Mark the design processing under a new attempt number; None if it is finished or gone."""
+    claimable = Design.objects.filter(pk=design_id, status__in=[Design.Status.QUEUED, Design.Status.PROCESSING])
+    if not claimable.update(status=Design.Status.PROCESSING, attempts=F("attempts") + 1, updated_at=now):
+        return None
+    design = Design.objects.get(pk=design_id)
+    library.changed(design.owner_id)
+    return design
 
 
 def find_near_duplicate(design, processed):
@@ -259,7 +269,7 @@ def near_duplicates(*, owner_id, phash, max_distance, exclude_id=None):
 
 def _finish(design, *, now, status, **fields):
     """Write the final state if this worker's claim is still current, and count it in the batch once."""
-    # The write's own time, not the claim's: the gallery caches pages under the latest updated_at (designs/views.py).
+    # The write's own time, not the claim's: without Redis the gallery's version is the latest updated_at.
     written = timezone.now()
     with transaction.atomic():
         updated = Design.objects.filter(pk=design.pk, status=Design.Status.PROCESSING, attempts=design.attempts).update(
@@ -267,6 +277,7 @@ def _finish(design, *, now, status, **fields):
         )
         if not updated:
             return None  # another worker took the design over; its result counts, not ours
+        library.changed(design.owner_id)
         if design.batch_id:
             counter = {Design.Status.READY: "ready", Design.Status.DUPLICATE: "duplicates",
                        Design.Status.FAILED: "failed"}[status]

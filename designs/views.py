@@ -1,49 +1,76 @@
 """Customer pages for designs, and the two file endpoints (thumbnails, originals)."""
 
+import functools
 import re
 import uuid
 
 from django.contrib.auth.decorators import login_required
+from django.contrib.messages import get_messages
 from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponseNotModified
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotModified
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
+from django.utils.crypto import salted_hmac
 from django.views.decorators.http import require_GET
 
+from designs import library
 from designs.api import similar_designs
 from designs.models import THUMBNAIL_SIZES, Design, UploadBatch, thumbnail_key
 
 GALLERY_PAGE_SIZE = 48
-GALLERY_TILES_CACHE_S = 60  # a version of a page is replaced by the next, not invalidated; this bounds a missed one
-GALLERY_TILES_IN_FLIGHT_CACHE_S = 3  # while a design on the page is being processed
+GALLERY_PAGE_CACHE_S = 60  # a version of a page is replaced by the next, not invalidated; this bounds a missed one
+# While a design on the page is being processed: without Redis, a write still uncommitted when the version was read,
+# stamped earlier than one committed before it, would not move the version.
+GALLERY_PAGE_IN_FLIGHT_CACHE_S = 3
+PAGE_NUMBER_RE = re.compile(r"^[1-9][0-9]{0,5}$")
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 CONTENT_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 
 
 @login_required
 def gallery(request):
-    designs = Design.objects.for_gallery(request.user)
+    """The customer's designs, 48 a page, answered from a cache of whole pages under the library's version.
+
+    With Redis a cached page costs no query (designs/library.py). The page's CSRF token (log-out form) is the only
+    part that differs between requests: it is cached as CSRF_SLOT and filled in for each response.
+    """
     only_duplicates = request.GET.get("show") == "duplicates"
-    if only_duplicates:
-        designs = designs.filter(status=Design.Status.DUPLICATE)
-    count, changed = designs.library_state()
-    paginator = Paginator(designs, GALLERY_PAGE_SIZE)
-    paginator.count = count  # known already: no second COUNT
-    page = paginator.get_page(request.GET.get("page"))
-    # The tiles are most of the page's work (48 designs through the template engine). Cached under the library's
-    # version, a changed design changes the key, so no write has to remember to invalidate anything. A page with a
-    # design in processing is kept only briefly: a write still uncommitted when the version was read, stamped
-    # earlier than one committed before it, would not move the version.
-    version = f"{count}:{changed.isoformat() if changed else ''}"
-    key = f"designs:tiles:{request.user.pk}:{int(only_duplicates)}:{page.number}:{version}"
-    tiles = cache.get(key)
-    if tiles is None:
-        tiles = render_to_string("designs/_tiles.html", {"page": page})
-        settled = all(design.status in Design.FINAL_STATUSES for design in page)
-        cache.set(key, tiles, GALLERY_TILES_CACHE_S if settled else GALLERY_TILES_IN_FLIGHT_CACHE_S)
-    return render(request, "designs/gallery.html", {"page": page, "tiles": tiles, "only_duplicates": only_duplicates})
+    designs = functools.cache(lambda: _gallery_designs(request.user, only_duplicates))  # built only if needed
+    page_number = request.GET.get("page") or "1"
+    count, version = None, library.shared_version(request.user.pk)
+    if version is None:  # no Redis: the version is read from the database, with the count the paginator needs
+        count, changed = designs().library_state()
+        version = f"{count}:{changed.isoformat() if changed else ''}"
+    # A flash message is shown once, so that page is not kept; odd page numbers would only fill the cache.
+    cacheable = PAGE_NUMBER_RE.match(page_number) and not get_messages(request)
+    user = request.user  # the page shows the user's name and, to staff, a link to the admin
+    viewer = f"{user.pk}:{user.get_username()}:{int(user.is_staff)}"
+    key = f"designs:gallery:{viewer}:{int(only_duplicates)}:{page_number}:{version}"
+    html = cache.get(key) if cacheable else None
+    if html is None:
+        paginator = Paginator(designs(), GALLERY_PAGE_SIZE)
+        paginator.count = designs().count() if count is None else count
+        page = paginator.get_page(page_number)
+        html = render_to_string("designs/gallery.html", {"page": page, "only_duplicates": only_duplicates,
+                                                         "csrf_token": _csrf_slot()}, request=request)
+        if cacheable:
+            settled = all(design.status in Design.FINAL_STATUSES for design in page)
+            cache.set(key, html, GALLERY_PAGE_CACHE_S if settled else GALLERY_PAGE_IN_FLIGHT_CACHE_S)
+    return HttpResponse(html.replace(_csrf_slot(), get_token(request)))
+
+
+def _gallery_designs(user, only_duplicates):
+    designs = Design.objects.for_gallery(user)
+    return designs.filter(status=Design.Status.DUPLICATE) if only_duplicates else designs
+
+
+@functools.cache
+def _csrf_slot():
+    """Stands for the CSRF token in cached pages: derived from SECRET_KEY, so no user content can contain it."""
+    return "csrf-" + salted_hmac("designs.gallery.csrf-slot", "slot").hexdigest()[:32]
 
 
 @login_required

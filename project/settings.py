@@ -189,6 +189,11 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "threadline"}}
 
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Redis is a cache every process shares: what one process caches or forgets, all see. The per-process fallback
+# is not, so what relies on that (cached users, gallery versions held in the cache) is off without Redis.
+SHARED_CACHE = bool(REDIS_URL)
+AUTHENTICATION_BACKENDS = ["project.auth.CachedModelBackend"]
+USER_CACHE_SECONDS = env_int("USER_CACHE_SECONDS", 60) if SHARED_CACHE else 0  # s, see project/auth.py
 
 # --- Task queue -------------------------------------------------------------------------------------------------
 Q_CLUSTER = {

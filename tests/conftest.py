@@ -29,6 +29,11 @@ def uses_redis():
     return "redis" in settings.CACHES["default"]["BACKEND"]
 
 
+def session_user_queries():
+    """Queries a request spends on its logged-in user: none where Redis caches it (project/auth.py)."""
+    return 0 if settings.USER_CACHE_SECONDS else 1
+
+
 def pytest_configure(config):
     if REQUIRE_SERVICES and not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
         raise pytest.UsageError("THREADLINE_REQUIRE_SERVICES is set but DATABASE_URL or REDIS_URL is not")
@@ -50,6 +55,17 @@ def pytest_collection_modifyitems(config, items):
 def pytest_sessionfinish(session, exitstatus):
     run_id = settings.TEST_RUN_ID
     shutil.rmtree(Path(settings.VAR_DIR) / f"test-media-{run_id}", ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_local_cache():
+    """The per-process cache of the embedded defaults, emptied between tests: their rolled-back rows reuse ids. (With
+    Redis each run has its own key prefix, and ids are not reused.)"""
+    yield
+    if not uses_redis():
+        from django.core.cache import cache
+
+        cache.clear()
 
 
 @pytest.fixture

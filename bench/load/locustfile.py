@@ -4,7 +4,7 @@ Two modes, chosen by the User classes named on the locust command line:
 - `CustomerUser StaffUser`: customers log in once, then browse, order and upload with 1-3 s of think time; staff page
   the admin order list. The run is measured from the moment every user has finished logging in, for
   LOAD_DURATION seconds, then this file stops the runner itself (the locust `-t` is only a safety bound).
-- `MaxUser`: no think time, one page over and over with the session cookies in LOAD_COOKIES (the fallback for the
+- `MaxUser`: no think time, one page over and over with the cookie headers in LOAD_COOKIES (the fallback for the
   maximum-throughput runs when wrk is not installed).
 
 Like a browser, a request is sent once more when the server closed the kept-alive connection it went out on
@@ -300,7 +300,7 @@ class MaxUser(FastHttpUser):
 
     def on_start(self):
         cookie = next(self._cookies)
-        self.headers = {"Cookie": f"sessionid={cookie}"} if cookie else {}
+        self.headers = {"Cookie": cookie} if cookie else {}
         _state["started"] += 1
 
     @task

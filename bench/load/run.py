@@ -233,7 +233,9 @@ class Bench:
         return orders, designs
 
     def session_cookies(self, count):
-        """Logged-in sessions for the throughput runs, made the way force_login makes them (no password hashing)."""
+        """Cookie headers of logged-in browsers for the throughput runs: a session made the way force_login makes it
+        (no password hashing) and the CSRF cookie a browser keeps from its first page."""
+        import secrets
         from importlib import import_module
 
         from django.conf import settings
@@ -245,10 +247,10 @@ class Bench:
         for user in users[:count]:
             session = store()
             session[SESSION_KEY] = str(user.pk)
-            session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+            session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
             session[HASH_SESSION_KEY] = user.get_session_auth_hash()
             session.save()
-            cookies.append(session.session_key)
+            cookies.append(f"sessionid={session.session_key}; csrftoken={secrets.token_hex(16)}")
         return cookies
 
     # --- processes --------------------------------------------------------------------------------------------
@@ -576,7 +578,7 @@ def free_port():
 def http_get(port, path, cookie=None):
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     try:
-        connection.request("GET", path, headers={"Cookie": f"sessionid={cookie}"} if cookie else {})
+        connection.request("GET", path, headers={"Cookie": cookie} if cookie else {})
         response = connection.getresponse()
         return response.status, response.read()
     finally:
@@ -591,7 +593,7 @@ def _terminated(signum, frame):
     raise SystemExit("bench load: terminated")
 
 
-# wrk: one request per call, rotating over the session cookies; prints one JSON line at the end.
+# wrk: one request per call, rotating over the browsers' cookie headers; prints one JSON line at the end.
 WRK_SCRIPT = """
 local cookies = {COOKIES}
 local path = PATH
@@ -599,7 +601,7 @@ local n = 0
 request = function()
   n = n + 1
   if #cookies == 0 then return wrk.format("GET", path) end
-  return wrk.format("GET", path, {["Cookie"] = "sessionid=" .. cookies[(n % #cookies) + 1]})
+  return wrk.format("GET", path, {["Cookie"] = cookies[(n % #cookies) + 1]})
 end
 done = function(summary, latency, requests)
   local e = summary.errors

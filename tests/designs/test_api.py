@@ -1,9 +1,11 @@
 """The designs JSON API and pages, as a browser or script would use them."""
 
+import re
 import uuid
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -137,14 +139,13 @@ def test_near_duplicates_are_searched_by_index_probes_not_a_scan(user, django_us
 def test_the_gallery_shows_every_change_to_a_design_at_once(alice, user, staff_user):
     from django.core.files.base import ContentFile
     from django.core.files.storage import default_storage
-    from django.test import Client
 
     design = Design.objects.create(owner=user, title="First draft", original_name="x.png", sha256="a" * 64,
                                    format="PNG", status="queued")
     assert "First draft" in alice.get("/designs/").content.decode()  # now cached under this version
 
     claimed_at = timezone.now()  # a worker's claim, seen by a page before its result is written with the same clock
-    Design.objects.filter(pk=design.pk).update(status="processing", attempts=1, updated_at=claimed_at)
+    services._claim(design.pk, now=claimed_at)
     assert "Processing" in alice.get("/designs/").content.decode()
     services._finish(Design.objects.get(pk=design.pk), now=claimed_at, status="ready")
     assert "Ready" in alice.get("/designs/").content.decode()
@@ -231,3 +232,35 @@ def test_the_upload_handler_hashes_while_receiving_and_stops_writing_past_the_li
     assert uploaded.size == 2500  # what arrived, so the refusal can say how big the file was
     uploaded.seek(0, 2)
     assert uploaded.tell() == 1000  # what was kept on disk
+
+
+def test_cached_gallery_pages_carry_a_fresh_csrf_token_and_show_flash_messages_once(alice, uploaded):
+    from django.contrib.messages import constants
+    from django.contrib.messages.storage.cookie import CookieStorage
+    from django.http import HttpRequest, HttpResponse
+    from django.middleware.csrf import _unmask_cipher_token
+
+    from designs.views import _csrf_slot
+
+    first, second = (alice.get("/designs/").content.decode() for _ in range(2))  # the second from the cache
+    tokens = [re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1) for page in (first, second)]
+    assert _csrf_slot() not in first + second
+    assert tokens[0] != tokens[1] and _unmask_cipher_token(tokens[0]) == _unmask_cipher_token(tokens[1])
+    assert alice.post("/accounts/logout/", {"csrfmiddlewaretoken": tokens[1]}).status_code == 302  # it works
+
+    client = Client()
+    client.force_login(Design.objects.first().owner)
+    flash = CookieStorage(HttpRequest())  # a message waiting in the browser's cookie, as after a redirect
+    flash.add(constants.SUCCESS, "3 files uploaded")
+    carrier = HttpResponse()
+    flash.update(carrier)
+    client.cookies[CookieStorage.cookie_name] = carrier.cookies[CookieStorage.cookie_name].value
+    assert "3 files uploaded" in client.get("/designs/").content.decode()
+    assert "3 files uploaded" not in client.get("/designs/").content.decode()
+
+
+@pytest.mark.redis
+def test_with_redis_a_cached_gallery_page_costs_no_query(alice, uploaded, django_assert_num_queries):
+    alice.get("/designs/")
+    with django_assert_num_queries(0):
+        assert alice.get("/designs/").status_code == 200

@@ -20,7 +20,7 @@ def png(seed=0, **kwargs):
 def upload(owner, files, django_capture_on_commit_callbacks, batch=None):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         result = services.design_batch_upload(owner=owner, files=files, batch=batch)
-    return result, callbacks
+    return result, [callback for callback in callbacks if callback.__qualname__.startswith("enqueue")]  # the tasks
 
 
 def process_all(batch):
