@@ -1,12 +1,14 @@
 """JSON API for uploads and designs (contract: shared/DESIGN.md)."""
 
+import re
+
 from django.core.exceptions import RequestDataTooBig, TooManyFilesSent
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
-from designs import services
+from designs import library, services
 from designs.links import thumbnail_url
 from designs.models import Design, UploadBatch
 from designs.similarity import to_unsigned64
@@ -16,6 +18,7 @@ from project.api import ApiError, api_view
 PAGE_SIZE = 50
 SIMILAR_MAX_DISTANCE = 11  # bits: wider than the duplicate threshold: at 12 the probes grow 5x (radius 3)
 SIMILAR_LIMIT = 12
+PAGE_NUMBER_RE = re.compile(r"^[1-9][0-9]{0,5}$")  # the page numbers a cached page may be kept under
 
 
 def _check_upload_rate(request):
@@ -125,27 +128,33 @@ def design_summary(design):
 
 @api_view("GET")
 def design_list(request):
-    paginator = Paginator(Design.objects.for_gallery(request.user), PAGE_SIZE)
+    number = request.GET.get("page", "1")
+    if not PAGE_NUMBER_RE.match(number):  # odd page numbers would only fill the cache
+        return JsonResponse(_design_list_page(request.user, number))
+    return JsonResponse(library.cached(request.user.pk, f"list:{number}",
+                                       lambda: _design_list_page(request.user, number)))
+
+
+def _design_list_page(owner, number):
+    paginator = Paginator(Design.objects.for_gallery(owner), PAGE_SIZE)
     try:
-        page = paginator.page(request.GET.get("page", 1))
+        page = paginator.page(number)
     except (EmptyPage, PageNotAnInteger):
         raise ApiError("No such page.", status=404) from None
     base = reverse("designs_api:design_list")
-    return JsonResponse(
-        {
-            "results": [design_summary(design) for design in page],
-            "next": f"{base}?page={page.next_page_number()}" if page.has_next() else None,
-            "previous": f"{base}?page={page.previous_page_number()}" if page.has_previous() else None,
-        }
-    )
+    return {
+        "results": [design_summary(design) for design in page],
+        "next": f"{base}?page={page.next_page_number()}" if page.has_next() else None,
+        "previous": f"{base}?page={page.previous_page_number()}" if page.has_previous() else None,
+    }
 
 
 def similar_designs(design, *, limit=SIMILAR_LIMIT):
     """[(id, distance)] of the owner's designs that look like this one, closest first."""
     if design.phash is None:
         return []
-    matches = services.near_duplicates(owner_id=design.owner_id, phash=design.phash,
-                                       max_distance=SIMILAR_MAX_DISTANCE, exclude_id=design.pk)
+    matches = library.cached(design.owner_id, f"similar:{design.pk}", lambda: services.near_duplicates(
+        owner_id=design.owner_id, phash=design.phash, max_distance=SIMILAR_MAX_DISTANCE, exclude_id=design.pk))
     return matches[:limit]
 
 

@@ -34,6 +34,20 @@ def shared_version(owner_id):
     return version
 
 
+def cached(owner_id, name, build, timeout=60):
+    """build(), cached under the current version of the owner's library: with Redis only (without, build() runs
+    every time). For what depends on nothing but the library: a page of the design list, a design's look-alikes."""
+    version = shared_version(owner_id)
+    if version is None:
+        return build()
+    key = f"designs:{name}:{owner_id}:{version}"
+    value = cache.get(key)
+    if value is None:
+        value = build()
+        cache.set(key, value, timeout)
+    return value
+
+
 def changed(*owner_ids):
     """Move the version of these libraries now and again when the current transaction commits: a page rendered in
     between, from the data as it was before the commit, is then not used either."""

@@ -17,7 +17,7 @@ from django.utils.crypto import salted_hmac
 from django.views.decorators.http import require_GET
 
 from designs import library
-from designs.api import similar_designs
+from designs.api import PAGE_NUMBER_RE, similar_designs
 from designs.models import THUMBNAIL_SIZES, Design, UploadBatch, thumbnail_key
 
 GALLERY_PAGE_SIZE = 48
@@ -25,7 +25,6 @@ GALLERY_PAGE_CACHE_S = 60  # a version of a page is replaced by the next, not in
 # While a design on the page is being processed: without Redis, a write still uncommitted when the version was read,
 # stamped earlier than one committed before it, would not move the version.
 GALLERY_PAGE_IN_FLIGHT_CACHE_S = 3
-PAGE_NUMBER_RE = re.compile(r"^[1-9][0-9]{0,5}$")
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 CONTENT_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 
@@ -62,6 +61,19 @@ def gallery(request):
     return HttpResponse(html.replace(_csrf_slot(), get_token(request)))
 
 
+def _look_alikes(design):
+    """The owner's designs that look like this one, closest first, with what their tiles show."""
+    matches = dict(similar_designs(design))
+    similar = sorted(
+        Design.objects.filter(pk__in=matches).only("id", "title", "sha256", "has_thumbnail", "thumb_width",
+                                                   "thumb_height", "status"),
+        key=lambda other: (matches[other.pk], str(other.pk)),
+    )
+    for other in similar:
+        other.similarity_distance = matches[other.pk]
+    return similar
+
+
 def _gallery_designs(user, only_duplicates):
     designs = Design.objects.for_gallery(user)
     return designs.filter(status=Design.Status.DUPLICATE) if only_duplicates else designs
@@ -88,14 +100,7 @@ def upload(request):
 @login_required
 def detail(request, design_id):
     design = get_object_or_404(Design.objects.visible_to(request.user).select_related("duplicate_of"), pk=design_id)
-    matches = dict(similar_designs(design))
-    similar = sorted(
-        Design.objects.filter(pk__in=matches).only("id", "title", "sha256", "has_thumbnail", "thumb_width",
-                                                   "thumb_height", "status"),
-        key=lambda other: (matches[other.pk], str(other.pk)),
-    )
-    for other in similar:
-        other.similarity_distance = matches[other.pk]
+    similar = library.cached(design.owner_id, f"similar-tiles:{design.pk}", lambda: _look_alikes(design))
     return render(request, "designs/detail.html", {"design": design, "similar": similar})
 
 

@@ -264,3 +264,20 @@ def test_with_redis_a_cached_gallery_page_costs_no_query(alice, uploaded, django
     alice.get("/designs/")
     with django_assert_num_queries(0):
         assert alice.get("/designs/").status_code == 200
+
+
+@pytest.mark.redis
+def test_with_redis_the_design_list_and_look_alikes_are_cached_until_the_library_changes(
+        alice, user, uploaded, django_assert_num_queries):
+    design = Design.objects.filter(owner=user, status="ready").first()
+    for url in ("/api/designs", f"/designs/{design.pk}/"):
+        alice.get(url)
+    with django_assert_num_queries(0):
+        assert len(alice.get("/api/designs").json()["results"]) == 3
+    with CaptureQueriesContext(connection) as page:
+        assert alice.get(f"/designs/{design.pk}/").status_code == 200
+    # The design itself, and none for its look-alikes (no probe, no rows): they come from the cache.
+    assert [q["sql"] for q in page.captured_queries if 'FROM "designs_design"' in q["sql"]] == [
+        page.captured_queries[0]["sql"]]
+    Design.objects.create(owner=user, title="Brand new", original_name="n.png", sha256="e" * 64, format="PNG")
+    assert "Brand new" in [row["title"] for row in alice.get("/api/designs").json()["results"]]
