@@ -7,7 +7,8 @@ started in its place, waiting on that lock: the cluster stopped taking tasks (dj
 with one SIGKILL). A worker killed while it held its own timer's lock froze the guard itself.
 
 `install()` swaps those locks for fcntl record locks, which belong to a process and are released by the kernel
-when it dies. Only the locks change; django-q2's queues and guard work as before.
+when it dies, and the queues' pipes for packet sockets (see PacketConnection). django-q2's queues and guard work as
+before.
 
 It also lowers the CPU priority of workers (Q_WORKER_NICE): image tasks are CPU-bound, and on a host that also
 serves pages a worker at full priority doubled page latency whenever a batch was processing. A design ready 50 ms
@@ -17,6 +18,8 @@ later is fine; a page 50 ms slower is not.
 import errno
 import multiprocessing
 import os
+import select
+import socket
 import tempfile
 import threading
 import time
@@ -30,6 +33,7 @@ except ImportError:  # not a POSIX system: django-q2's own locks stay
     fcntl = None
 
 POLL_S = 0.01  # between tries of a lock acquired with a timeout
+SOCKET_BUFFER_BYTES = 4 * 1024 * 1024  # the largest queue message (capped by the kernel's net.core.wmem_max)
 
 
 class ProcessLock:
@@ -92,11 +96,59 @@ class ProcessLock:
         self.release()
 
 
+class PacketConnection:
+    """One end of a SOCK_SEQPACKET socket pair, with what multiprocessing's Queue uses of a Connection.
+
+    A pipe is a byte stream, and Queue reads a message as a 4-byte length, then its body: two reads. A worker killed
+    between them left the body in the pipe, and every later read started mid-message ("EOFError: Ran out of input"
+    in each worker the guard started, for good: the cluster took no more tasks; seen once in
+    tests/faults/test_worker_kills.py). A packet is taken whole by one recv, so a reader killed at any moment takes
+    a whole message (a task the sweepers re-enqueue) or none.
+    """
+
+    def __init__(self, sock):
+        self._sock = sock
+
+    @classmethod
+    def pair(cls):
+        reader, writer = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        writer.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_BUFFER_BYTES)
+        reader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER_BYTES)
+        reader.shutdown(socket.SHUT_WR)
+        writer.shutdown(socket.SHUT_RD)
+        return cls(reader), cls(writer)
+
+    def send_bytes(self, buf):
+        self._sock.sendall(buf)  # one packet: a message too large for the buffer raises, it is never split
+
+    def recv_bytes(self, maxlength=None):
+        # The packet's size, peeked without taking it (MSG_TRUNC reports the whole length), then the packet.
+        size = self._sock.recv_into(bytearray(1), 1, socket.MSG_PEEK | socket.MSG_TRUNC)
+        data = self._sock.recv(max(size, 1))
+        if not data:
+            raise EOFError
+        return data
+
+    def poll(self, timeout=0.0):
+        return bool(select.select([self._sock], [], [], timeout)[0])
+
+    def fileno(self):
+        return self._sock.fileno()
+
+    def close(self):
+        self._sock.close()
+
+
 class RobustQueue(django_q_queues.Queue):
-    """django-q2's Queue with process-robust read, write and size-counter locks."""
+    """django-q2's Queue over packets (PacketConnection), with process-robust read, write and size-counter locks."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if hasattr(socket, "SOCK_SEQPACKET"):  # not on macOS: its pipes stay
+            self._reader.close()
+            self._writer.close()
+            self._reader, self._writer = PacketConnection.pair()
+            self._reset()
         self._rlock = ProcessLock()
         self._wlock = ProcessLock()
         self.size.count = multiprocessing.Value("i", 0, lock=ProcessLock())

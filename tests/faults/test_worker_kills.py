@@ -175,6 +175,25 @@ def test_a_queue_lock_held_by_a_killed_process_is_free_again():
 
 
 @pytest.mark.django_db(transaction=False)
+def test_a_reader_killed_mid_message_leaves_the_queue_in_step():
+    # The moment a SIGKILL can fall: a worker has read part of a message (a pipe's reader takes its 4-byte length,
+    # then its body) when it dies. Over a pipe the next read started inside that body: "EOFError: Ran out of input"
+    # in every worker from then on. Over packets the partial read takes that whole message and nothing more.
+    queue = RobustQueue()
+    queue.put({"task": 1})
+    queue.put({"task": 2})
+    wait_for(lambda: queue._reader.poll(), timeout=5, interval=0.05, message="the messages to be sent")
+    child = os.fork()
+    if child == 0:
+        os.read(queue._reader.fileno(), 4)  # the first read of a get(), then the kill
+        os._exit(0)
+    os.waitpid(child, 0)
+    assert queue.get(timeout=5) == {"task": 2}
+    queue.put({"task": 3})
+    assert queue.get(timeout=5) == {"task": 3}
+
+
+@pytest.mark.django_db(transaction=False)
 def test_a_process_lock_is_recursive_and_exclusive_between_processes():
     lock = ProcessLock()
     assert lock.acquire() and lock.acquire(timeout=0)  # a worker's timer lock is taken again inside itself
