@@ -1,4 +1,4 @@
-"""The version of a customer's library, under which the gallery caches whole pages.
+"""The version of a customer's library: the gallery caches whole pages with the version they show.
 
 With Redis (a cache every process shares), the version is a counter there, moved by every write to the owner's
 designs and again at its commit (`changed`): a gallery page view then needs no query at all. Under bench/load an
@@ -22,29 +22,32 @@ def _key(owner_id):
     return f"designs:library:{owner_id}"
 
 
-def shared_version(owner_id):
-    """The Redis counter of this library, started if missing; None without Redis or while it is unreachable."""
+def shared_version(owner_id, key=None):
+    """(the Redis counter of this library, what the cache holds under `key`), in one round trip; the counter is
+    started if missing. (None, None) without Redis or while it is unreachable."""
     if not settings.SHARED_CACHE:
-        return None
-    key = _key(owner_id)
-    version = cache.get(key)
-    if version is None:
-        cache.add(key, time.time_ns(), timeout=None)
-        version = cache.get(key)
-    return version
+        return None, None
+    library_key = _key(owner_id)
+    found = cache.get_many([library_key, key] if key else [library_key])
+    version = found.get(library_key)
+    if version is None:  # a new counter: nothing cached can be of its version yet
+        cache.add(library_key, time.time_ns(), timeout=None)
+        return cache.get(library_key), None
+    return version, found.get(key)
 
 
 def cached(owner_id, name, build, timeout=60):
-    """build(), cached under the current version of the owner's library: with Redis only (without, build() runs
-    every time). For what depends on nothing but the library: a page of the design list, a design's look-alikes."""
-    version = shared_version(owner_id)
+    """build(), cached with the version of the owner's library it was built from and used while that version is
+    current: with Redis only (without, build() runs every time). For what depends on nothing but the library: a page
+    of the design list, a design's look-alikes."""
+    key = f"designs:{name}:{owner_id}"
+    version, stored = shared_version(owner_id, key)
     if version is None:
         return build()
-    key = f"designs:{name}:{owner_id}:{version}"
-    value = cache.get(key)
-    if value is None:
-        value = build()
-        cache.set(key, value, timeout)
+    if stored is not None and stored[0] == version:
+        return stored[1]
+    value = build()
+    cache.set(key, (version, value), timeout)
     return value
 
 

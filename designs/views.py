@@ -21,7 +21,7 @@ from designs.api import PAGE_NUMBER_RE, similar_designs
 from designs.models import THUMBNAIL_SIZES, Design, UploadBatch, thumbnail_key
 
 GALLERY_PAGE_SIZE = 48
-GALLERY_PAGE_CACHE_S = 60  # a version of a page is replaced by the next, not invalidated; this bounds a missed one
+GALLERY_PAGE_CACHE_S = 60  # a page is replaced when its version is not current; this bounds a missed version move
 # While a design on the page is being processed: without Redis, a write still uncommitted when the version was read,
 # stamped earlier than one committed before it, would not move the version.
 GALLERY_PAGE_IN_FLIGHT_CACHE_S = 3
@@ -31,24 +31,24 @@ CONTENT_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 
 @login_required
 def gallery(request):
-    """The customer's designs, 48 a page, answered from a cache of whole pages under the library's version.
-
-    With Redis a cached page costs no query (designs/library.py). The page's CSRF token (log-out form) is the only
+    """The customer's designs, 48 a page, answered from a cache of whole pages, each kept with the library's version
+    it shows and used while that version is current. With Redis a cached page costs no query and one round trip for
+    the version and the page together (designs/library.py). The page's CSRF token (log-out form) is the only
     part that differs between requests: it is cached as CSRF_SLOT and filled in for each response.
     """
     only_duplicates = request.GET.get("show") == "duplicates"
     designs = functools.cache(lambda: _gallery_designs(request.user, only_duplicates))  # built only if needed
     page_number = request.GET.get("page") or "1"
-    count, version = None, library.shared_version(request.user.pk)
-    if version is None:  # no Redis: the version is read from the database, with the count the paginator needs
-        count, changed = designs().library_state()
-        version = f"{count}:{changed.isoformat() if changed else ''}"
     # A flash message is shown once, so that page is not kept; odd page numbers would only fill the cache.
     cacheable = PAGE_NUMBER_RE.match(page_number) and not get_messages(request)
     user = request.user  # the page shows the user's name and, to staff, a link to the admin
-    viewer = f"{user.pk}:{user.get_username()}:{int(user.is_staff)}"
-    key = f"designs:gallery:{viewer}:{int(only_duplicates)}:{page_number}:{version}"
-    html = cache.get(key) if cacheable else None
+    key = f"designs:gallery:{user.pk}:{user.get_username()}:{int(user.is_staff)}:{int(only_duplicates)}:{page_number}"
+    count, (version, stored) = None, library.shared_version(user.pk, key if cacheable else None)
+    if version is None:  # no Redis: the version is read from the database, with the count the paginator needs
+        count, changed = designs().library_state()
+        version = f"{count}:{changed.isoformat() if changed else ''}"
+        stored = cache.get(key) if cacheable else None
+    html = stored[1] if stored is not None and stored[0] == version else None
     if html is None:
         paginator = Paginator(designs(), GALLERY_PAGE_SIZE)
         paginator.count = designs().count() if count is None else count
@@ -57,7 +57,7 @@ def gallery(request):
                                                          "csrf_token": _csrf_slot()}, request=request)
         if cacheable:
             settled = all(design.status in Design.FINAL_STATUSES for design in page)
-            cache.set(key, html, GALLERY_PAGE_CACHE_S if settled else GALLERY_PAGE_IN_FLIGHT_CACHE_S)
+            cache.set(key, (version, html), GALLERY_PAGE_CACHE_S if settled else GALLERY_PAGE_IN_FLIGHT_CACHE_S)
     return HttpResponse(html.replace(_csrf_slot(), get_token(request)))
 
 
