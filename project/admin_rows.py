@@ -4,6 +4,7 @@ import datetime
 from functools import partial
 from urllib.parse import quote as url_quote
 
+from django import forms
 from django.contrib.admin import helpers
 from django.contrib.admin.templatetags.admin_list import ResultList, _coerce_field_name, results
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
@@ -24,6 +25,7 @@ from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.safestring import SafeString
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 PK_SLOT = "__row_pk__"  # stands for the pk in the one change URL reversed per page
 
@@ -41,14 +43,42 @@ class PlainActionCheckbox:
                            helpers.ACTION_CHECKBOX_NAME, obj.pk, label)
 
 
+class RenderOnceSelect(forms.Select):
+    """Django's Select, rendered through its widget templates once per distinct state in a process, then reused.
+
+    The admin's action menu is the same on every page of a list, and its ten template renders cost ~1.5 ms a page
+    (measured on the order list). The state is everything the output depends on: language, name, value, attributes
+    and choices.
+    """
+
+    _rendered = {}
+    MAX_KEPT = 256
+
+    def render(self, name, value, attrs=None, renderer=None):
+        key = (get_language(), name, repr(value), repr(attrs), repr(self.attrs),
+               tuple((str(choice), str(label)) for choice, label in self.choices), renderer)
+        html = self._rendered.get(key)
+        if html is None:
+            html = super().render(name, value, attrs, renderer)
+            if len(self._rendered) < self.MAX_KEPT:
+                self._rendered[key] = html
+        return html
+
+
+class FastActionForm(helpers.ActionForm):
+    action = forms.ChoiceField(label=_lazy("Action:"), widget=RenderOnceSelect)
+
+
 class FastListRows(PlainActionCheckbox):
-    """A ModelAdmin mixin: list rows from `fast_results`, through a change list template that calls it.
+    """A ModelAdmin mixin: list rows from `fast_results`, through a change list template that calls it, and the
+    action menu from RenderOnceSelect.
 
     Django's items_for_result repeats for every cell what depends only on the column (field lookup, CSS classes,
     the change URL and its preserved filters): 45% of the order list's CPU time at 50 rows (measured).
     """
 
     change_list_template = "admin/fast_rows_change_list.html"
+    action_form = FastActionForm
 
 
 def fast_results(cl):

@@ -1,12 +1,15 @@
 """A paginator that does not count a million rows to draw page links."""
 
+import hashlib
 import json
 from functools import cached_property
 
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import connections
 
 EXACT_BELOW = 1_000  # rows: an exact COUNT of fewer costs ~3 ms; of 10^4 matches for an email prefix, 24 ms (measured)
+ESTIMATE_CACHE_S = 30  # an estimate lags the table anyway; staff paging one list reuse it instead of asking again
 
 
 class EstimatedCountPaginator(Paginator):
@@ -18,11 +21,16 @@ class EstimatedCountPaginator(Paginator):
         queryset = self.object_list
         connection = connections[queryset.db]
         if connection.vendor == "postgresql":
-            sql, params = queryset.query.sql_with_params()
-            with connection.cursor() as cursor:
-                cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
-                plan = cursor.fetchone()[0]
-            estimate = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Plan Rows"]
+            # The rows' keys only, unordered: the same count, and less to compile and plan than the page's query.
+            sql, params = queryset.values("pk").order_by().query.sql_with_params()
+            key = "pagination:estimate:" + hashlib.sha256(repr((queryset.db, sql, params)).encode()).hexdigest()
+            estimate = cache.get(key)
+            if estimate is None:
+                with connection.cursor() as cursor:
+                    cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+                    plan = cursor.fetchone()[0]
+                estimate = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Plan Rows"]
+                cache.set(key, estimate, ESTIMATE_CACHE_S)
             if estimate >= EXACT_BELOW:
                 return int(estimate)
         return super().count

@@ -60,3 +60,33 @@ def test_the_order_list_renders_through_them(client, staff_user, every_kind_of_r
     body = client.get("/admin/orders/order/?status__exact=" + order.status).content.decode()
     url = f"/admin/orders/order/{order.pk}/change/?_changelist_filters=status__exact%3D{order.status}"
     assert f'<th class="field-display_number"><a href="{url}">{order.display_number}</a></th>' in body
+
+
+@pytest.mark.postgres
+def test_the_planner_estimate_is_asked_once_per_list_and_reused(every_kind_of_row, monkeypatch,
+                                                                 django_assert_num_queries):
+    from orders.models import Order
+    from project import pagination
+
+    monkeypatch.setattr(pagination, "EXACT_BELOW", 0)  # the estimate path, as at 10^6 orders
+    # A filter no other test lists by: with Redis, estimates cached by earlier tests of this run are still there.
+    orders = Order.objects.with_first_design().filter(number__gt=0).order_by("-created_at")
+    with django_assert_num_queries(1):  # EXPLAIN of the keys only
+        first = pagination.EstimatedCountPaginator(orders, 50).count
+    with django_assert_num_queries(0):
+        assert pagination.EstimatedCountPaginator(orders, 50).count == first > 0
+    with django_assert_num_queries(1):  # another filter, another estimate
+        pagination.EstimatedCountPaginator(orders.filter(number__gt=1), 50).count
+
+
+def test_the_action_menu_is_djangos_and_follows_its_choices(every_kind_of_row, staff_user):
+    from django.contrib.admin import helpers
+
+    from project.admin_rows import FastActionForm
+
+    for choices in ([("", "---------"), ("mark_shipped", "Mark selected orders shipped")],
+                    [("", "---------"), ("delete_selected", "Delete selected orders")]):
+        for _ in range(2):  # rendered, then reused
+            fast, django = FastActionForm(auto_id=None), helpers.ActionForm(auto_id=None)
+            fast.fields["action"].choices = django.fields["action"].choices = choices
+            assert str(fast["action"]) == str(django["action"]) and choices[1][1] in str(fast["action"])
