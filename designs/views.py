@@ -34,7 +34,7 @@ def gallery(request):
     """The customer's designs, 48 a page, answered from a cache of whole pages, each kept with the library's version
     it shows and used while that version is current. With Redis a cached page costs no query and one round trip for
     the version and the page together (designs/library.py). The page's CSRF token (log-out form) is the only
-    part that differs between requests: it is cached as CSRF_SLOT and filled in for each response.
+    part that differs between requests: it is cached as _csrf_slot() and filled in for each response.
     """
     only_duplicates = request.GET.get("show") == "duplicates"
     designs = functools.cache(lambda: _gallery_designs(request.user, only_duplicates))  # built only if needed
