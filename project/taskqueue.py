@@ -144,10 +144,14 @@ class RobustQueue(django_q_queues.Queue):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if hasattr(socket, "SOCK_SEQPACKET"):  # not on macOS: its pipes stay
+        try:
+            packets = PacketConnection.pair()
+        except (AttributeError, OSError):  # no packet sockets between processes (macOS): the pipe stays
+            packets = None
+        if packets:
             self._reader.close()
             self._writer.close()
-            self._reader, self._writer = PacketConnection.pair()
+            self._reader, self._writer = packets
             self._reset()
         self._rlock = ProcessLock()
         self._wlock = ProcessLock()
