@@ -153,8 +153,8 @@ def similar_designs(design, *, limit=SIMILAR_LIMIT):
     """[(id, distance)] of the owner's designs that look like this one, closest first."""
     if design.phash is None:
         return []
-    matches = library.cached(design.owner_id, f"similar:{design.pk}", lambda: services.near_duplicates(
-        owner_id=design.owner_id, phash=design.phash, max_distance=SIMILAR_MAX_DISTANCE, exclude_id=design.pk))
+    matches = services.near_duplicates(owner_id=design.owner_id, phash=design.phash,
+                                       max_distance=SIMILAR_MAX_DISTANCE, exclude_id=design.pk)
     return matches[:limit]
 
 

@@ -52,7 +52,7 @@ class DesignQuerySet(models.QuerySet):
 
     def library_state(self):
         """(count, latest updated_at) of these designs: every write to a design moves one or the other, so the pair
-        names a version of the library (the gallery caches its tiles under it)."""
+        names a version of the library (the gallery's, without Redis: designs/library.py)."""
         state = self.order_by().aggregate(count=models.Count("id"), changed=models.Max("updated_at"))
         return state["count"], state["changed"]
 
