@@ -87,6 +87,7 @@ class OrderAdmin(FastListRows, admin.ModelAdmin):
     paginator = EstimatedCountPaginator
     show_full_result_count = False
     list_select_related = False  # no related object is shown: name and email are the order's own columns
+    remember_list_rows = True  # every column comes from the order's columns and its first-design annotations
     raw_id_fields = ("customer",)
     readonly_fields = ("number", "item_count", "total", "created_at", "updated_at", "status")
     inlines = [OrderItemInline, OrderEventInline, OutgoingMailInline]
@@ -127,6 +128,7 @@ class OutgoingMailAdmin(FastListRows, admin.ModelAdmin):
     list_per_page = 50
     show_full_result_count = False
     raw_id_fields = ("order",)
+    remember_list_rows = True  # every column is the mail's own
     actions = ["retry"]
 
     @admin.action(description="Retry sending the selected failed mails")

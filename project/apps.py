@@ -1,6 +1,7 @@
 import os
 
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class ProjectConfig(AppConfig):
@@ -21,3 +22,8 @@ class ProjectConfig(AppConfig):
         taskqueue.install()
         for signal in (post_save, post_delete):
             signal.connect(forget_cached_user, sender=settings.AUTH_USER_MODEL, dispatch_uid="forget_cached_user")
+
+
+class ThreadlineAdminConfig(admin_apps.AdminConfig):
+    default = False  # "project" still means ProjectConfig
+    default_site = "project.admin_site.ThreadlineAdminSite"

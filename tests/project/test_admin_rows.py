@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.contrib.admin.templatetags.admin_list import results
 from django.core.management import call_command
 from django.test import RequestFactory
+from django.urls import resolve, reverse
 
 from project.admin_rows import FastListRows, fast_results
 
@@ -37,15 +38,23 @@ def every_kind_of_row(staff_user):
     Listing.objects.create(design=design, connection=shop, external_id="")
 
 
+def changelist_request(model_admin, query, user):
+    """A request for the admin list, resolved as the admin resolves it (the change links preserve its filters)."""
+    opts = model_admin.model._meta
+    path = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+    request = RequestFactory().get(path + query)
+    request.resolver_match = resolve(path)
+    request.user = user
+    return request
+
+
 def test_fast_rows_are_djangos_rows(every_kind_of_row, staff_user):
     fast_admins = [model for model in admin.site._registry.values() if isinstance(model, FastListRows)]
     assert len(fast_admins) >= 9
     for model_admin in fast_admins:
         assert model_admin.model.objects.exists(), f"no {model_admin.model.__name__} rows to compare"
         for query in QUERIES:
-            request = RequestFactory().get(f"/admin/x/{query}")
-            request.user = staff_user
-            changelist = model_admin.get_changelist_instance(request)
+            changelist = model_admin.get_changelist_instance(changelist_request(model_admin, query, staff_user))
             changelist.formset = None  # as changelist_view sets it when no field is list_editable
             expected = ["".join(row) for row in results(changelist)]  # what the template writes for each row
             assert expected, f"{model_admin} {query}: empty list"
@@ -90,3 +99,46 @@ def test_the_action_menu_is_djangos_and_follows_its_choices(every_kind_of_row, s
             fast, django = FastActionForm(auto_id=None), helpers.ActionForm(auto_id=None)
             fast.fields["action"].choices = django.fields["action"].choices = choices
             assert str(fast["action"]) == str(django["action"]) and choices[1][1] in str(fast["action"])
+
+
+def test_remembered_rows_follow_each_rows_values_the_filters_and_the_time_zone(every_kind_of_row, staff_user):
+    from django.utils import timezone
+
+    from orders.models import Order
+    from project.admin_rows import remembered_rows
+
+    order_admin = admin.site._registry[Order]
+    assert order_admin.remember_list_rows
+    remembered_rows.clear()
+
+    def django_and_fast_rows(query):
+        changelist = order_admin.get_changelist_instance(changelist_request(order_admin, query, staff_user))
+        changelist.formset = None
+        return ["".join(row) for row in results(changelist)], ["".join(row) for row in fast_results(changelist)]
+
+    for query in ["", "?o=-2", "?q=%20&o=2"]:  # rendered by the first, found by the others
+        expected, fast = django_and_fast_rows(query)
+        assert fast == expected, query
+        assert fast and all(("_changelist_filters=" in row) == bool(query) for row in fast)
+        assert len(remembered_rows._rows) == Order.objects.count()  # the same rows, each kept once
+
+    changed = Order.objects.order_by("-created_at").first()
+    Order.objects.filter(pk=changed.pk).update(name="Changed <b>", status=Order.Status.SHIPPED)
+    expected, fast = django_and_fast_rows("")
+    assert fast == expected and any("Changed &lt;b&gt;" in row and ">Shipped<" in row for row in fast)
+
+    with timezone.override("Pacific/Auckland"):  # the creation times are shown in the visitor's time zone
+        expected, fast = django_and_fast_rows("")
+    assert fast == expected and fast != django_and_fast_rows("")[1]
+
+
+def test_rows_with_related_objects_or_unhashable_values_are_not_remembered(every_kind_of_row):
+    from orders.models import OrderItem
+    from project.admin_rows import _own_values
+
+    item = OrderItem.objects.select_related("order").first()
+    assert _own_values(item) is None
+    item = OrderItem.objects.first()
+    assert _own_values(item) is not None
+    item.json_value = {"a list": []}  # as a JSONField holds: cannot be a key
+    assert _own_values(item) is None

@@ -1,0 +1,46 @@
+"""The admin site: Django's, with its navigation (the app list every page carries) built once per process for each
+set of permissions, not on every page."""
+
+import copy
+import threading
+
+from django.contrib import admin
+from django.urls import get_script_prefix
+from django.utils.translation import get_language
+
+
+class ThreadlineAdminSite(admin.AdminSite):
+    """Building the app list checks 5 permissions and reverses 2 URLs per model: ~1.7 ms of every admin page
+    (measured on the order list). The list depends only on the registered models, the language, the script prefix
+    and the user's permissions, as long as no ModelAdmin decides its permissions by something else in the request
+    (none here does)."""
+
+    MAX_KEPT = 256
+
+    def __init__(self, name="admin"):
+        super().__init__(name)
+        self._app_lists = {}
+        self._lock = threading.Lock()
+
+    def get_app_list(self, request, app_label=None):
+        if app_label is not None:  # an app's own index: rarely visited
+            return super().get_app_list(request, app_label)
+        key = (get_script_prefix(), get_language(), permission_signature(request.user))
+        with self._lock:
+            app_list = self._app_lists.get(key)
+        if app_list is None:
+            app_list = super().get_app_list(request)
+            with self._lock:
+                if len(self._app_lists) >= self.MAX_KEPT:
+                    self._app_lists.clear()
+                self._app_lists[key] = app_list
+        return copy.deepcopy(app_list)  # a page may change its copy; the kept one stays as built
+
+
+def permission_signature(user):
+    """What the admin's default permission checks read from a user."""
+    if not user.is_active:
+        return ("inactive",)
+    if user.is_superuser:
+        return ("superuser",)
+    return ("staff" if user.is_staff else "user", frozenset(user.get_all_permissions()))
