@@ -1,10 +1,12 @@
 """Storage access for designs: content-addressed writes, concurrent uploads over reused connections."""
 
 import logging
+import os
 import stat
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import paramiko
 from django.core.files.base import File
 from django.core.files.storage import default_storage, storages
 from storages.backends.s3 import S3Storage
@@ -12,6 +14,7 @@ from storages.backends.sftpstorage import SFTPStorage
 
 logger = logging.getLogger(__name__)
 
+SFTP_REQUEST_TIMEOUT_S = 30  # one SFTP request (a 32 KB chunk, a stat): a server that takes longer has stopped
 S3_UPLOAD_THREADS = 4  # concurrent PUTs per web process; each thread keeps its own S3 connection (django-storages)
 
 # Module-level, so the threads, and with them S3's per-thread connections, outlive a request.
@@ -27,6 +30,39 @@ class _SFTPSession:
     def __del__(self):
         if self.ssh is not None:
             self.ssh.close()
+
+
+class RefuseUnknownHost(paramiko.MissingHostKeyPolicy):
+    """Refuses a server whose host key is not in the known-hosts file, saying how to add it."""
+
+    def __init__(self, known_hosts):
+        self.known_hosts = known_hosts
+
+    def missing_host_key(self, client, hostname, key):
+        host, _, port = hostname.removeprefix("[").partition("]:")
+        raise paramiko.SSHException(
+            f"SFTP server {hostname} is not in {self.known_hosts}, so it could be anyone: check its {key.get_name()} "
+            f"host key and add it (ssh-keyscan -p {port or 22} {host} >> {self.known_hosts}), or name another file "
+            "with ?known_hosts= in STORAGE_URL")
+
+
+class TimedSFTPClient(paramiko.SFTPClient):
+    """An SFTP session whose channel has a timeout. A request that timed out closes the session: the answer may still
+    come, and the next request would read it from the middle of a packet. The storage opens a new one instead."""
+
+    def _read_all(self, n):
+        try:
+            return super()._read_all(n)
+        except TimeoutError:
+            self.sock.close()
+            raise
+
+    def _write_all(self, out):
+        try:
+            return super()._write_all(out)
+        except TimeoutError:
+            self.sock.close()
+            raise
 
 
 class ContentAddressedSFTPStorage(SFTPStorage):
@@ -53,6 +89,19 @@ class ContentAddressedSFTPStorage(SFTPStorage):
 
     def get_available_name(self, name, max_length=None):
         return name
+
+    def _connect(self):
+        """django-storages' connect with two changes. A server whose host key is unknown is refused: django-storages
+        adds unknown keys, trusting whoever answers first. And each SFTP request gives up after
+        SFTP_REQUEST_TIMEOUT_S: a server that stopped answering held the worker that waited for it for good."""
+        known_hosts = self.known_host_file or os.path.expanduser(os.path.join("~", ".ssh", "known_hosts"))
+        self._ssh = paramiko.SSHClient()
+        if os.path.exists(known_hosts):
+            self._ssh.load_host_keys(known_hosts)
+        self._ssh.set_missing_host_key_policy(RefuseUnknownHost(known_hosts))
+        self._ssh.connect(self.host, **self.params)
+        self._sftp = TimedSFTPClient.from_transport(self._ssh.get_transport())
+        self._sftp.get_channel().settimeout(SFTP_REQUEST_TIMEOUT_S)
 
     @property
     def sftp(self):

@@ -245,7 +245,8 @@ def storage_from_url(url):
         }
         return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
     if parts.scheme == "sftp":
-        params = {"username": unquote(parts.username or ""), "port": parts.port or 22, "timeout": 10}
+        params = {"username": unquote(parts.username or ""), "port": parts.port or 22,
+                  "timeout": 10, "banner_timeout": 10, "auth_timeout": 10}  # s: connect, SSH greeting, log-in
         if parts.password:
             params["password"] = unquote(parts.password)
         if query.get("key"):

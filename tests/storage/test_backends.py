@@ -262,3 +262,75 @@ def test_sftp_save_into_a_folder_another_writer_has_just_created(backend, monkey
 
     assert design_storage.store(key, ContentFile(b"thumbnail")) == key
     assert backend.read(key) == b"thumbnail"
+
+
+@pytest.mark.parametrize("backend", ["sftp"], indirect=True)
+def test_sftp_refuses_a_server_whose_host_key_is_unknown_or_changed(backend, tmp_path):
+    import subprocess
+
+    import paramiko
+
+    from project.settings import storage_from_url
+
+    def storage_trusting(known_hosts):
+        url = backend.url.replace(str(backend.server.known_hosts), str(known_hosts))
+        return ContentAddressedSFTPStorage(**storage_from_url(url)["OPTIONS"])
+
+    unknown = tmp_path / "empty_known_hosts"
+    unknown.write_text("")
+    with pytest.raises(paramiko.SSHException, match=r"is not in .*empty_known_hosts.*ssh-keyscan -p \d+ 127\.0\.0\.1"):
+        storage_trusting(unknown).save("refused/unknown.txt", ContentFile(b"secret"))
+
+    impostor = tmp_path / "impostor_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(impostor)], check=True,
+                   stdin=subprocess.DEVNULL)
+    changed = tmp_path / "changed_known_hosts"
+    impostor_public = " ".join(impostor.with_suffix(".pub").read_text().split()[:2])
+    changed.write_text(f"[127.0.0.1]:{backend.server.port} {impostor_public}\n")
+    with pytest.raises(paramiko.BadHostKeyException):
+        storage_trusting(changed).save("refused/changed.txt", ContentFile(b"secret"))
+
+    assert backend.keys() == set()  # nothing was sent to a server that was not the one named
+    storage_trusting(backend.server.known_hosts).save("trusted.txt", ContentFile(b"fine"))
+    assert backend.read("trusted.txt") == b"fine"
+
+
+@pytest.mark.parametrize("backend", ["sftp"], indirect=True)
+def test_an_sftp_server_that_stops_answering_times_out_and_is_reconnected(backend, monkeypatch):
+    import os
+    import signal
+
+    monkeypatch.setattr(design_storage, "SFTP_REQUEST_TIMEOUT_S", 1)
+    storage = storages["default"]
+    connected, frozen, outcome = threading.Event(), threading.Event(), {}
+
+    def worker():  # a thread of its own, so that a call that hangs fails the test instead of stopping it
+        storage.save("alive.txt", ContentFile(b"here"))
+        connected.set()
+        frozen.wait(10)
+        started = time.monotonic()
+        try:
+            storage.exists("alive.txt")
+        except Exception as error:
+            outcome["error"] = error
+        outcome["seconds"] = time.monotonic() - started
+        assert storage.exists("alive.txt")  # on a new session: the timed-out one was closed
+        with storage.open("alive.txt", "rb") as handle:
+            outcome["read"] = handle.read()
+
+    thread = threading.Thread(target=worker, daemon=True)
+    thread.start()
+    assert connected.wait(10)
+    sessions = backend.server.session_processes()
+    for pid in sessions:  # the server keeps the connection open and answers nothing
+        os.kill(pid, signal.SIGSTOP)
+    frozen.set()
+    try:
+        thread.join(5)
+    finally:
+        for pid in sessions:
+            os.kill(pid, signal.SIGCONT)
+    thread.join(10)
+    assert not thread.is_alive(), "a storage call hung on a server that stopped answering"
+    assert isinstance(outcome.get("error"), TimeoutError) and outcome["seconds"] < 3, outcome
+    assert outcome["read"] == b"here"
