@@ -22,6 +22,7 @@ TAIL_WINDOW = 64 * 1024  # bytes read from the end to find the end marker; only 
 JPEG_MAX_PADDING = 16  # bytes of NULs/newlines some encoders and transfer tools leave after FFD9
 PNG_MAX_CHUNKS = 200_000  # chunks walked before giving up: libpng writes 8 KiB IDATs, so ~1.6 GB of real data
 REDUCED_SIDE_FACTOR = 2  # shared image >= 2x the largest thumbnail: thumbnails resample, never just box-average
+COLOUR_GRID = 4  # cells a side of the colour signature: 16 mean colours, 48 bytes
 HASH_SIDE = 32  # px: imagehash.phash reads a 32x32 greyscale; dhash and "detail" are measured on the same grid
 HASH_REDUCING_GAP = 3.0  # box-reduce to >= 96 px before LANCZOS: ~10x faster; vs a plain LANCZOS, 39/40 designs
 #                          kept the same phash (one moved 2 bits) and dhash moved 0-3 bits (measured)
@@ -131,6 +132,7 @@ class ProcessedImage:
     phash: int  # unsigned 64-bit, first hash bit most significant
     dhash: int  # unsigned 64-bit
     detail: float  # std-dev of the 32x32 greyscale, 0-255: near-blank designs score below ~5
+    colours: bytes  # RGB of each cell of a COLOUR_GRID x COLOUR_GRID grid, row by row (see _visible_colours)
     thumbnails: list[Thumbnail] = field(default_factory=list)
 
 
@@ -296,7 +298,8 @@ def process_image(fp, *, thumbnail_sizes=(256, 640)):
         grey = _visible_grey(shared).resize(
             (HASH_SIDE, HASH_SIDE), Image.Resampling.LANCZOS, reducing_gap=HASH_REDUCING_GAP
         )
-        thumbnails = _thumbnails(shared, thumbnail_sizes)
+        thumbnails, smallest = _thumbnails(shared, thumbnail_sizes)
+        colours = _visible_colours(smallest)  # 16 cells: the smallest thumbnail has every colour they need
     except Image.DecompressionBombError as exc:
         raise _bomb_rejected(exc, 2 * Image.MAX_IMAGE_PIXELS) from exc
     except (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error) as exc:
@@ -309,6 +312,7 @@ def process_image(fp, *, thumbnail_sizes=(256, 640)):
         phash=_hash_to_int(imagehash.phash(grey)),
         dhash=_hash_to_int(imagehash.dhash(grey)),
         detail=float(np.asarray(grey).std()),
+        colours=colours,
         thumbnails=thumbnails,
     )
 
@@ -404,8 +408,22 @@ def _visible_grey(image):
     return grey
 
 
+def _visible_colours(image):
+    """The mean colour a person sees in each cell of a COLOUR_GRID x COLOUR_GRID grid, transparency on white.
+
+    The perceptual hashes read grey only: the same artwork in red and in blue hashes within a few bits (2-4 of 64
+    for red and blue swapped, measured), yet a shop prints and sells each colourway as a design of its own.
+    """
+    small = image.resize((COLOUR_GRID, COLOUR_GRID), Image.Resampling.BOX)  # alpha-weighted for RGBA and LA
+    if small.mode in ("RGBA", "LA"):
+        on_white = Image.new("RGBA", small.size, (WHITE, WHITE, WHITE, 255))
+        small = Image.alpha_composite(on_white, small.convert("RGBA"))
+    return small.convert("RGB").tobytes()
+
+
 def _thumbnails(shared, sizes):
-    """WebP thumbnails in the order of ``sizes``; each smaller one is made from the next larger (~3x cheaper).
+    """WebP thumbnails in the order of ``sizes``, and the smallest as an image; each smaller one is made from the
+    next larger (~3x cheaper).
 
     Alpha is kept: apparel designs are often white artwork on transparency for dark garments, which would
     vanish composited on white; the page draws thumbnails on a neutral background instead.
@@ -418,7 +436,7 @@ def _thumbnails(shared, sizes):
         thumb.save(buffer, "WEBP", quality=WEBP_QUALITY, method=WEBP_METHOD)
         made[size] = Thumbnail(size=size, width=thumb.width, height=thumb.height, data=buffer.getvalue())
         source = thumb
-    return [made[size] for size in sizes]
+    return [made[size] for size in sizes], source
 
 
 def _fit(image, size):

@@ -119,6 +119,7 @@ class Design(models.Model):
     phash = models.BigIntegerField(null=True, blank=True)
     dhash = models.BigIntegerField(null=True, blank=True)
     detail = models.FloatField(null=True, blank=True)
+    colours = models.BinaryField(null=True, blank=True, max_length=48)  # imaging's COLOUR_GRID signature
     phash_0 = models.IntegerField(null=True, blank=True)
     phash_1 = models.IntegerField(null=True, blank=True)
     phash_2 = models.IntegerField(null=True, blank=True)

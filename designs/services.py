@@ -22,6 +22,9 @@ MAX_PROCESSING_ATTEMPTS = 3  # a file that kills its worker this often is given 
 HASH_CHUNK_BYTES = 1024 * 1024
 # Std-dev of the 32x32 grey (0-255) below which a design is near-blank: such designs collide on phash alone.
 LOW_DETAIL = 8.0
+# What processing finds out about a file's content, which every design with the same content shares.
+PROCESSING_RESULTS = ("phash", "dhash", "detail", "colours", "phash_0", "phash_1", "phash_2", "phash_3",
+                      "has_thumbnail", "thumb_width", "thumb_height")
 
 
 class DesignError(ApiError):
@@ -177,8 +180,7 @@ def _new_design(owner, batch, name, info, sha, now, *, original):
 
 
 def _copy_processing_results(design, original):
-    for name in ("phash", "dhash", "detail", "phash_0", "phash_1", "phash_2", "phash_3", "has_thumbnail",
-                 "thumb_width", "thumb_height"):
+    for name in PROCESSING_RESULTS:
         setattr(design, name, getattr(original, name))
 
 
@@ -208,6 +210,7 @@ def design_process(*, design_id, now=None):
     fields = {
         "width": processed.width, "height": processed.height,
         "phash": phash, "dhash": similarity.to_signed64(processed.dhash), "detail": processed.detail,
+        "colours": processed.colours,
         **{f"phash_{k}": chunk for k, chunk in enumerate(similarity.hash_chunks(processed.phash))},
         "has_thumbnail": True, "thumb_width": smallest.width, "thumb_height": smallest.height, "error": "",
     }
@@ -232,19 +235,21 @@ def find_near_duplicate(design, processed):
     """The owner's closest processed design within DUPLICATE_MAX_DISTANCE, as (id, distance), or None.
 
     Near-blank images collide on phash (1.2% of unrelated pairs within 6 bits, measured), so for those the
-    second hash must agree too.
+    second hash must agree too. Both hashes are grey: a colourway of a design (or a blank of another colour) is
+    not a copy of it, so the cells' colours must agree as well.
     """
     matches = near_duplicates(owner_id=design.owner_id, phash=processed.phash,
                               max_distance=settings.DUPLICATE_MAX_DISTANCE, exclude_id=design.pk)
     if not matches:
         return None
-    rows = {pk: (status, original_id, dhash) for pk, status, original_id, dhash in
+    rows = {pk: (status, original_id, dhash, colours) for pk, status, original_id, dhash, colours in
             Design.objects.filter(pk__in=[pk for pk, _ in matches])
-            .values_list("pk", "status", "duplicate_of_id", "dhash")}
+            .values_list("pk", "status", "duplicate_of_id", "dhash", "colours")}
     confirmed = [
         (pk, distance) for pk, distance in matches
-        if processed.detail >= LOW_DETAIL
-        or similarity.hamming(rows[pk][2] or 0, processed.dhash) <= settings.DUPLICATE_MAX_DISTANCE
+        if (processed.detail >= LOW_DETAIL
+            or similarity.hamming(rows[pk][2] or 0, processed.dhash) <= settings.DUPLICATE_MAX_DISTANCE)
+        and similarity.colour_distance(rows[pk][3], processed.colours) <= similarity.COLOUR_MAX_DISTANCE
     ]
     # Point at an original rather than at another copy of it; a copy's own original if no original is close.
     originals = [match for match in confirmed if rows[match[0]][0] == Design.Status.READY]
@@ -289,8 +294,7 @@ def _finish(design, *, now, status, **fields):
             Design.objects.filter(
                 owner_id=design.owner_id, sha256=design.sha256, status=Design.Status.DUPLICATE, has_thumbnail=False
             ).update(updated_at=max(now, written),
-                     **{name: fields[name] for name in ("phash", "dhash", "detail", "phash_0", "phash_1", "phash_2",
-                                                         "phash_3", "has_thumbnail", "thumb_width", "thumb_height")})
+                     **{name: fields[name] for name in PROCESSING_RESULTS})
     design.refresh_from_db()
     return design
 

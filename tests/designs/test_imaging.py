@@ -15,7 +15,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageEnhance, ImageFile, ImageFilter, ImageFont
 
 from designs.imaging import MESSAGES, ImageInfo, ImageRejected, inspect_upload, process_image
-from designs.similarity import hamming
+from designs.similarity import COLOUR_MAX_DISTANCE, colour_distance, hamming
 
 MAX_BYTES = 50_000_000
 MAX_PIXELS = 60_000_000
@@ -386,7 +386,7 @@ def test_the_fast_reduction_matches_pillows_premultiplied_one_on_every_visible_p
     assert np.abs(reduced[opaque].astype(int) - expected[opaque]).max() <= 1
 
 
-@pytest.mark.parametrize(
+VARIANTS = pytest.mark.parametrize(
     "variant",
     [
         lambda im: encode(im.resize((im.width // 2, im.height // 2), Image.Resampling.LANCZOS), "PNG"),
@@ -398,8 +398,36 @@ def test_the_fast_reduction_matches_pillows_premultiplied_one_on_every_visible_p
     ],
     ids=["resized-50%", "jpeg-q70", "cropped-3%", "brighter-5%"],
 )
+
+
+@VARIANTS
 def test_variants_of_a_design_stay_within_6_bits(design, design_png, variant):
     assert hamming(process(design_png).phash, process(variant(design)).phash) <= 6
+
+
+@VARIANTS
+def test_variants_of_a_design_keep_its_colours(design, design_png, variant):
+    colours = process(design_png).colours
+    assert len(colours) == 48  # 4 x 4 cells of RGB
+    assert colour_distance(colours, process(variant(design)).colours) <= COLOUR_MAX_DISTANCE
+
+
+def test_a_colourway_hashes_alike_but_its_colours_tell_it_apart(design, design_png):
+    red, green, blue, alpha = design.split()
+    colourway = encode(Image.merge("RGBA", (blue, green, red, alpha)), "PNG")  # the artwork with red and blue swapped
+
+    original, swapped = process(design_png), process(colourway)
+
+    assert hamming(original.phash, swapped.phash) <= 6  # grey hashes: a near-duplicate by them alone
+    assert colour_distance(original.colours, swapped.colours) > COLOUR_MAX_DISTANCE
+
+
+def test_colours_are_what_a_person_sees_whatever_hides_under_transparency():
+    white_under, black_under = (process(encode(make_design(hidden=hidden), "PNG")) for hidden in ((255,) * 3, (0,) * 3))
+    flattened = process(encode(on_white(make_design()), "JPEG", quality=90))
+
+    assert white_under.colours == black_under.colours
+    assert colour_distance(white_under.colours, flattened.colours) <= 4
 
 
 def test_different_designs_are_far_apart():

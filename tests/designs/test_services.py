@@ -169,3 +169,30 @@ def test_a_near_copy_links_to_the_original_not_to_another_copy(user, django_capt
     process_all(resized.batch)
     near = Design.objects.get(pk=resized.accepted[0].design.pk)
     assert near.status == "duplicate" and near.duplicate_of_id == original.pk
+
+
+def test_colourways_and_blanks_of_other_colours_are_designs_of_their_own(user, django_capture_on_commit_callbacks):
+    from PIL import Image
+
+    artwork = design_image(42, size=(1200, 900))
+    red, green, blue, alpha = artwork.split()
+    files = {
+        "artwork.png": encode(artwork),
+        "artwork-blue-for-red.png": encode(Image.merge("RGBA", (blue, green, red, alpha))),
+        "blank-red.png": encode(Image.new("RGB", (800, 800), (200, 30, 30))),
+        "blank-navy.png": encode(Image.new("RGB", (800, 800), (20, 30, 110))),
+    }
+    first, _ = upload(user, [upload_file(name, data) for name, data in files.items()],
+                      django_capture_on_commit_callbacks)
+    process_all(first.batch)
+    copies, _ = upload(user, [upload_file("artwork-again.jpg", encode(artwork, "JPEG", quality=80)),
+                              upload_file("blank-red-again.jpg", encode(Image.new("RGB", (400, 400), (201, 31, 29)),
+                                                                       "JPEG"))],
+                       django_capture_on_commit_callbacks)
+    process_all(copies.batch)
+
+    status = {design.original_name: design for design in Design.objects.filter(owner=user)}
+    assert {name: status[name].status for name in files} == dict.fromkeys(files, "ready")
+    assert status["artwork-again.jpg"].status == "duplicate"
+    assert status["artwork-again.jpg"].duplicate_of_id == status["artwork.png"].pk
+    assert status["blank-red-again.jpg"].duplicate_of_id == status["blank-red.png"].pk

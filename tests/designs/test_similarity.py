@@ -159,3 +159,14 @@ def test_verify_keeps_the_candidates_within_the_distance_nearest_first():
     assert verify_candidates(query, candidates, 6) == [("b", 0), ("a", 3), ("d", 3)]
     assert verify_candidates(to_signed64(query), iter(candidates), 7)[-1] == ("c", 7)
     assert verify_candidates(query, [], 6) == []
+
+
+def test_colour_distance_is_the_largest_cell_change_and_zero_when_a_signature_is_missing():
+    from designs.similarity import colour_distance
+
+    grey = bytes([128] * 48)
+    one_cell_red = bytes([255, 0, 0]) + grey[3:]
+    assert colour_distance(grey, grey) == 0
+    assert colour_distance(grey, one_cell_red) == pytest.approx((127**2 + 128**2 + 128**2) ** 0.5)
+    assert colour_distance(memoryview(grey), one_cell_red) == colour_distance(grey, one_cell_red)  # as PostgreSQL
+    assert colour_distance(None, grey) == colour_distance(grey, b"") == 0  # processed before signatures existed
