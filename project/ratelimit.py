@@ -1,8 +1,10 @@
 """Rate limits counted in the shared cache: failed log-ins per username and address, upload requests per user.
 
-Fixed windows aligned to the clock (as django-ratelimit counts): cheap (one cache round trip) and the same in every
-web process, since the cache is Redis in production. The price is that up to twice the limit can get through
-around a window boundary, and then nothing until the next window. When the cache is down nothing is enforced: a
+A sliding window, estimated from two fixed ones (as Cloudflare counts): the events of the current clock-aligned
+window plus those of the previous one, weighted by how much of it still lies within the last `window_s` seconds.
+Fixed windows alone let up to twice the limit through around a boundary (the limit at the end of one window, the
+limit again at the start of the next); the estimate does not, for one more cache round trip. The counts are the
+same in every web process, since the cache is Redis in production. When the cache is down nothing is enforced: a
 Redis outage degrades the site, it must not lock everyone out.
 """
 
@@ -31,36 +33,52 @@ class RateLimit:
     def window_s(self):
         return getattr(settings, self.setting)[1]
 
-    def _window(self, identity, now):
-        start = int(now // self.window_s) * self.window_s
+    def _keys(self, identity, now):
+        """The cache keys of the current and the previous window, and the fraction of the current one elapsed."""
+        index, into = divmod(now, self.window_s)
         # Identities hold user input (usernames): hashed, they make safe cache keys of fixed length.
         digest = hashlib.sha256(identity.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-        return f"ratelimit:{self.name}:{digest}:{start}", start + self.window_s - now
+        prefix = f"ratelimit:{self.name}:{digest}"
+        return f"{prefix}:{int(index)}", f"{prefix}:{int(index) - 1}", into / self.window_s
+
+    def _wait(self, previous, current, elapsed):
+        """Seconds until one more event fits under the limit, if none is added meanwhile (0: one fits now)."""
+        room, window = self.limit - 1, self.window_s  # the estimate must fall to this for one more to fit
+        if previous * (1 - elapsed) + current <= room:
+            return 0
+        if current <= room:  # within this window, as the previous one's share shrinks
+            seconds = window * (1 - elapsed - (room - current) / previous)
+        else:  # in the next window, as this one's share shrinks
+            seconds = window * (1 - elapsed) + window * (1 - room / current)
+        return max(1, math.ceil(seconds))
 
     def wait_s(self, identity, *, now=None):
         """Seconds until `identity` may try again (0: it may now). Does not count an event."""
-        key, remaining = self._window(identity, clock() if now is None else now)
-        count = cache.get(key) or 0
-        return math.ceil(remaining) if count >= self.limit else 0
+        current_key, previous_key, elapsed = self._keys(identity, clock() if now is None else now)
+        counts = cache.get_many([current_key, previous_key])
+        return self._wait(counts.get(previous_key) or 0, counts.get(current_key) or 0, elapsed)
 
     def hit(self, identity, *, now=None):
         """Count one event; returns the seconds to wait if this one is over the limit, else 0."""
-        key, remaining = self._window(identity, clock() if now is None else now)
-        timeout = math.ceil(remaining) + 1
-        if cache.add(key, 1, timeout):
-            count = 1
+        current_key, previous_key, elapsed = self._keys(identity, clock() if now is None else now)
+        timeout = 2 * self.window_s + 1  # the count serves as the previous window's during the next one
+        if cache.add(current_key, 1, timeout):
+            current = 1
         else:
             try:
-                count = cache.incr(key)
-            except ValueError:  # the window's key expired between add and incr
-                cache.add(key, 1, timeout)
-                count = 1
+                current = cache.incr(current_key)
+            except ValueError:  # the key expired between add and incr
+                cache.add(current_key, 1, timeout)
+                current = 1
         # With Redis down django-redis answers None (IGNORE_EXCEPTIONS): not enforced then.
-        return math.ceil(remaining) if (count or 0) > self.limit else 0
+        current, previous = current or 0, cache.get(previous_key) or 0
+        if previous * (1 - elapsed) + current <= self.limit:
+            return 0
+        return self._wait(previous, current, elapsed)
 
     def reset(self, identity, *, now=None):
-        """Forget the current window's events of `identity` (staff unlocking an account, tests)."""
-        cache.delete(self._window(identity, clock() if now is None else now)[0])
+        """Forget the recent events of `identity` (staff unlocking an account, tests)."""
+        cache.delete_many(self._keys(identity, clock() if now is None else now)[:2])
 
 
 LOGIN_FAILURES = RateLimit("login", setting="LOGIN_FAILURES_LIMIT")

@@ -364,7 +364,7 @@ UPLOAD_MAX_FILES = 100  # per request and per batch
 # Bits of 64: resize, JPEG re-encode and small crops stay within 6 (measured).
 DUPLICATE_MAX_DISTANCE = env_int("DUPLICATE_MAX_DISTANCE", 6)
 SWEEP_STALE_AFTER_S = 180  # a design or mail untouched this long in flight was left by a dead worker
-# (events, seconds): failed log-ins per username and address, then refused until the window ends (project/ratelimit.py)
+# (events, seconds): failed log-ins per username and address in any such span (project/ratelimit.py)
 LOGIN_FAILURES_LIMIT = (10, 300)
 # (requests, seconds) per user, on both upload endpoints. The upload page sends one file per request, so a 100-file
 # batch must fit in one window without a pause; scripts sending more wait out the 429's Retry-After.

@@ -1,0 +1,38 @@
+"""The rate limits' sliding window: no double burst around a window boundary, and a Retry-After that is exact."""
+
+import uuid
+
+import pytest
+
+from project.ratelimit import RateLimit
+
+WINDOW_START = 1_800_000_000.0  # a multiple of every window below
+
+
+@pytest.fixture
+def limit(settings):
+    settings.TEST_LIMIT = (10, 60)
+    return RateLimit(f"test-{uuid.uuid4().hex}", setting="TEST_LIMIT")  # counts of its own, even in a shared Redis
+
+
+def test_the_limit_at_the_end_of_a_window_holds_at_the_start_of_the_next(limit):
+    for _ in range(10):  # all in the last second of a window: a fixed window would allow 10 more right after
+        assert limit.hit("someone", now=WINDOW_START + 59) == 0
+    assert limit.hit("someone", now=WINDOW_START + 61) > 0
+    assert limit.hit("another", now=WINDOW_START + 61) == 0
+
+
+def test_retry_after_is_the_moment_one_more_event_fits(limit):
+    for _ in range(10):
+        assert limit.hit("someone", now=WINDOW_START + 30) == 0
+    wait = limit.wait_s("someone", now=WINDOW_START + 30)
+    # 30 s to the end of the window, then 6 s more for its 10 events, taken as spread over it, to weigh 9
+    assert wait == 36
+    assert limit.wait_s("someone", now=WINDOW_START + 30 + wait - 1) > 0
+    assert limit.wait_s("someone", now=WINDOW_START + 30 + wait) == 0
+    assert limit.hit("someone", now=WINDOW_START + 30 + wait) == 0
+
+
+def test_a_steady_pace_under_the_limit_is_never_refused(limit):
+    # 9 a minute, evenly: the estimate takes the previous window's events as spread over it, so it stays under 10.
+    assert all(limit.hit("someone", now=WINDOW_START + 60 / 9 * n + 0.5) == 0 for n in range(27))
