@@ -111,3 +111,21 @@ def test_the_listing_api_answers_with_the_documented_fields(alice, listing):
     assert set(body) == {"id", "design_id", "connection_id", "status", "external_id", "attempts", "last_error",
                          "next_attempt_at", "published_at", "status_url"}
     assert body["status"] == "queued" and body["attempts"] == 0 and body["external_id"] is None
+
+
+def test_the_design_page_asks_for_listings_only_when_the_customer_has_a_shop(alice, user, design, fake_marketplace):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def listing_queries():
+        with CaptureQueriesContext(connection) as queries:
+            page = alice.get(f"/designs/{design.pk}/").content.decode()
+        return [q["sql"] for q in queries.captured_queries if "marketplace_listing" in q["sql"]], page
+
+    asked, page = listing_queries()
+    assert asked == [] and "Connect a shop" in page
+    shop = ShopConnection.objects.create(owner=user, name="My shop", base_url=fake_marketplace.url,
+                                         credentials_sealed="x")
+    Listing.objects.create(design=design, connection=shop, status="failed", last_error="400: refused")
+    asked, page = listing_queries()
+    assert len(asked) == 1 and "400: refused" in page
