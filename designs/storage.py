@@ -46,23 +46,23 @@ class RefuseUnknownHost(paramiko.MissingHostKeyPolicy):
             "with ?known_hosts= in STORAGE_URL")
 
 
+def _closing_on_timeout(method):
+    def wrapper(self, data):
+        try:
+            return method(self, data)
+        except TimeoutError:
+            self.sock.close()
+            raise
+
+    return wrapper
+
+
 class TimedSFTPClient(paramiko.SFTPClient):
     """An SFTP session whose channel has a timeout. A request that timed out closes the session: the answer may still
     come, and the next request would read it from the middle of a packet. The storage opens a new one instead."""
 
-    def _read_all(self, n):
-        try:
-            return super()._read_all(n)
-        except TimeoutError:
-            self.sock.close()
-            raise
-
-    def _write_all(self, out):
-        try:
-            return super()._write_all(out)
-        except TimeoutError:
-            self.sock.close()
-            raise
+    _read_all = _closing_on_timeout(paramiko.SFTPClient._read_all)
+    _write_all = _closing_on_timeout(paramiko.SFTPClient._write_all)
 
 
 class ContentAddressedSFTPStorage(SFTPStorage):
