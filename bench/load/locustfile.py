@@ -38,7 +38,8 @@ ACCOUNTS = json.loads(open(os.environ["LOAD_ACCOUNTS"]).read()) if os.environ.ge
 CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 ORDER_LINK = re.compile(r'href="/orders/([0-9a-f-]{36})/"')
 
-_records = []  # [name, method, start (epoch s), ms, status, error or None, error retried after or None]
+_records = []  # [name, method, start (epoch s), ms, status, error or None, error retried after or None, server ms]
+SERVER_TOTAL = re.compile(r"(?:^|,)\s*total;dur=([0-9.]+)")  # the app's own time, from its Server-Timing header
 # One more try on a connection error (a reused connection closed by the server), for any method, as browsers do.
 RETRY_ONCE = Retry(total=1, connect=1, read=1, redirect=0, status=0, other=0, allowed_methods=None,
                    raise_on_status=False, respect_retry_after_header=False)
@@ -56,8 +57,9 @@ def _record(request_type, name, response_time, response, exception, start_time=N
         error = f"{type(exception).__name__}: {exception}"
         if getattr(response, "error", None) is not None:  # the connection error behind a status 0
             error += f" ({response.error!r})"
+    server = SERVER_TOTAL.search((getattr(response, "headers", None) or {}).get("Server-Timing", ""))
     _records.append([name, request_type, start_time or time.time() - response_time / 1000, round(response_time, 3),
-                     status, error and error[:300], retried])
+                     status, error and error[:300], retried, float(server.group(1)) if server else None])
 
 
 def _dump():
