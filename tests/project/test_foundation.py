@@ -1,4 +1,7 @@
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 from django.core.cache import caches
@@ -10,6 +13,7 @@ from django_q.models import Schedule
 from project.schedules import periodic_tasks
 
 pytestmark = pytest.mark.django_db
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def test_home_page_shows_navigation_for_visitors(client):
@@ -155,3 +159,14 @@ def test_old_task_results_are_pruned_to_the_newest_successes():
     assert prune_task_results(keep=3) == 2
     assert sorted(Task.objects.values_list("id", flat=True)) == ["bad", "ok2", "ok3", "ok4"]
     assert prune_task_results(keep=3) == 0
+
+
+def test_gunicorn_workers_freeze_what_the_app_loaded():
+    """gunicorn.conf.py's post_worker_init: the app's long-lived objects leave the garbage collector's scans."""
+    script = ("import gc, runpy; from django.core.wsgi import get_wsgi_application; get_wsgi_application(); "
+              "runpy.run_path('gunicorn.conf.py')['post_worker_init'](None); print(gc.get_freeze_count())")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "project.settings"}
+    done = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout.strip()) > 50_000
