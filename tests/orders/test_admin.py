@@ -131,3 +131,32 @@ def test_stats_api_is_for_staff_only(client, user, staff_user, catalogue):
     body = client.get("/api/stats").json()
     assert set(body) >= {"orders", "revenue", "orders_by_status", "orders_per_day", "designs_last_30_days",
                          "queue_depth"}
+
+
+@pytest.mark.postgres
+def test_an_email_search_matching_few_orders_is_sorted_not_walked(staff, user, catalogue, monkeypatch):
+    import re
+
+    from project import pagination
+
+    place(user, catalogue, 4)  # alice0@ ... alice3@
+    product, design = catalogue
+    services.order_create(email="zed@example.com", name="Zed", user=user, items=[
+        {"product": str(product.pk), "design": str(design.pk), "size": "M", "color": "black", "quantity": 1}])
+    estimates = {"matches": 10, "table": 100_000}  # as at 10^5 orders: sqrt(50 x 10^5) = 2,236 matches or fewer
+
+    def estimated(queryset):
+        return estimates["matches"] if queryset.query.where else estimates["table"]
+
+    monkeypatch.setattr(pagination, "estimated_rows", estimated)
+    newest_first = list(Order.objects.filter(email__istartswith="ALICE").order_by("-created_at", "-pk")
+                        .values_list("number", flat=True))
+    assert len(newest_first) == 4
+    for matches, sorted_by_expression in ((10, True), (50_000, False)):
+        estimates["matches"] = matches
+        with CaptureQueriesContext(connection) as queries:
+            page = staff.get("/admin/orders/order/?q=ALICE").content.decode()
+        listing = next(q["sql"] for q in queries.captured_queries if "LIMIT" in q["sql"] and "orders_order" in q["sql"])
+        assert ("+ '0:00:00'::interval" in listing or "+ '00:00:00'::interval" in listing) == sorted_by_expression
+        shown = [int(number) for number in re.findall(r">TL-0*(\d+)</a>", page)]
+        assert shown == newest_first, matches  # the same orders in the same order either way
