@@ -2,8 +2,6 @@
 
 import datetime
 import secrets
-import threading
-from collections import OrderedDict
 from functools import partial
 from urllib.parse import quote as url_quote
 
@@ -29,6 +27,8 @@ from django.utils.safestring import SafeString
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
+
+from project.memo import ProcessMemo
 
 PK_SLOT = "__row_pk__"  # stands for the pk in the one change URL reversed per page
 # Stands for the change links' preserved filters in a remembered row, so one row serves every filter and page that
@@ -57,18 +57,12 @@ class RenderOnceSelect(forms.Select):
     and choices.
     """
 
-    _rendered = {}
-    MAX_KEPT = 256
+    _rendered = ProcessMemo(256)
 
     def render(self, name, value, attrs=None, renderer=None):
         key = (get_language(), name, repr(value), repr(attrs), repr(self.attrs),
                tuple((str(choice), str(label)) for choice, label in self.choices), renderer)
-        html = self._rendered.get(key)
-        if html is None:
-            html = super().render(name, value, attrs, renderer)
-            if len(self._rendered) < self.MAX_KEPT:
-                self._rendered[key] = html
-        return html
+        return self._rendered.get(key, partial(super().render, name, value, attrs, renderer))
 
 
 class FastActionForm(helpers.ActionForm):
@@ -86,7 +80,7 @@ class FastListRows(PlainActionCheckbox):
     change_list_template = "admin/fast_rows_change_list.html"
     action_form = FastActionForm
     # True where every column is made from the row's own columns and annotations (no related object, no query):
-    # its rows are then rendered once per process and remembered by those values (see RememberedRows).
+    # its rows are then rendered once per process and remembered by those values (see remembered_rows).
     remember_list_rows = False
 
 
@@ -113,46 +107,15 @@ def fast_results(cl):
         return "".join(column(result) for column in columns)
 
     for result in cl.result_list:
-        html = remembered_rows.get(plan, result, render)
+        values = _own_values(result)
+        html = render(result) if values is None else remembered_rows.get((plan, values), partial(render, result))
         yield ResultList(None, [SafeString(html.replace(FILTERS_SLOT, filters_html))])
 
 
-class RememberedRows:
-    """Row HTML kept per process, by the page's column plan and the row's own values: a row whose values change
-    is a new key, so nothing is ever stale, and the least recently used rows make room (at ~1 KB a row).
-
-    Staff page the same recent orders all day; rendering a row of 9 cells cost ~180 us (measured on the order
-    list), finding it again ~9 us.
-    """
-
-    def __init__(self, size=4096):
-        self.size = size
-        self._rows = OrderedDict()
-        self._lock = threading.Lock()  # runserver and threaded workers share it
-
-    def get(self, plan, result, render):
-        values = _own_values(result)
-        if values is None:
-            return render(result)
-        key = (plan, values)
-        with self._lock:
-            html = self._rows.get(key)
-            if html is not None:
-                self._rows.move_to_end(key)
-                return html
-        html = render(result)
-        with self._lock:
-            self._rows[key] = html
-            if len(self._rows) > self.size:
-                self._rows.popitem(last=False)
-        return html
-
-    def clear(self):
-        with self._lock:
-            self._rows.clear()
-
-
-remembered_rows = RememberedRows()
+# Row HTML by the page's column plan and the row's own values: a row whose values change is a new key, so nothing
+# is ever stale (~1 KB a row). Staff page the same recent orders all day; rendering a row of 9 cells cost ~180 us
+# (measured on the order list), finding it again ~9 us.
+remembered_rows = ProcessMemo(4096)
 
 
 def _own_values(result):

@@ -2,11 +2,13 @@
 set of permissions, not on every page."""
 
 import copy
-import threading
+from functools import partial
 
 from django.contrib import admin
 from django.urls import get_script_prefix
 from django.utils.translation import get_language
+
+from project.memo import ProcessMemo
 
 
 class ThreadlineAdminSite(admin.AdminSite):
@@ -15,25 +17,15 @@ class ThreadlineAdminSite(admin.AdminSite):
     and the user's permissions, as long as no ModelAdmin decides its permissions by something else in the request
     (none here does)."""
 
-    MAX_KEPT = 256
-
     def __init__(self, name="admin"):
         super().__init__(name)
-        self._app_lists = {}
-        self._lock = threading.Lock()
+        self._app_lists = ProcessMemo(256)
 
     def get_app_list(self, request, app_label=None):
         if app_label is not None:  # an app's own index: rarely visited
             return super().get_app_list(request, app_label)
         key = (get_script_prefix(), get_language(), permission_signature(request.user))
-        with self._lock:
-            app_list = self._app_lists.get(key)
-        if app_list is None:
-            app_list = super().get_app_list(request)
-            with self._lock:
-                if len(self._app_lists) >= self.MAX_KEPT:
-                    self._app_lists.clear()
-                self._app_lists[key] = app_list
+        app_list = self._app_lists.get(key, partial(super().get_app_list, request))
         return copy.deepcopy(app_list)  # a page may change its copy; the kept one stays as built
 
 

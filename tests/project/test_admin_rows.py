@@ -120,7 +120,7 @@ def test_remembered_rows_follow_each_rows_values_the_filters_and_the_time_zone(e
         expected, fast = django_and_fast_rows(query)
         assert fast == expected, query
         assert fast and all(("_changelist_filters=" in row) == bool(query) for row in fast)
-        assert len(remembered_rows._rows) == Order.objects.count()  # the same rows, each kept once
+        assert len(remembered_rows) == Order.objects.count()  # the same rows, each kept once
 
     changed = Order.objects.order_by("-created_at").first()
     Order.objects.filter(pk=changed.pk).update(name="Changed <b>", status=Order.Status.SHIPPED)
