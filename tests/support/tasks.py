@@ -12,3 +12,12 @@ def worker_niceness():
     import os
 
     return os.getpriority(os.PRIO_PROCESS, 0)
+
+
+def worker_session_niceness():
+    """The nice value of the worker's scheduling group (Linux autogroup), or None where there are none."""
+    try:
+        with open("/proc/self/autogroup") as group:
+            return int(group.read().split()[-1])
+    except FileNotFoundError:
+        return None
