@@ -7,11 +7,11 @@ Two modes, chosen by the User classes named on the locust command line:
 - `MaxUser`: no think time, one page over and over with the cookie headers in LOAD_COOKIES (the fallback for the
   maximum-throughput runs when wrk is not installed).
 
-Like a browser, a request is sent once more when the server closed the kept-alive connection it went out on
-(gunicorn closes idle ones after 2 s, which races with 1-3 s of think time); such retries are recorded and
-reported, never hidden. Every request is recorded (name, start, duration, status, error, retry) and written to
-LOAD_RESULTS as JSON when locust quits; the bench computes its table from that, so percentiles are exact and the
-log-in storm can be kept apart.
+Every user is a FastHttpUser (geventhttpclient): the load tool shares the CPUs with the server here, and it costs a
+fraction of the CPU per request of requests-based HttpUser. Connections are kept alive (gunicorn keeps idle ones
+75 s, longer than the think time) and a failed request is never retried. Every request is recorded (name, start,
+duration, status, error, server time) and written to LOAD_RESULTS as JSON when locust quits; the bench computes its
+table from that, so percentiles are exact and the log-in storm can be kept apart.
 Environment: LOAD_ACCOUNTS (JSON written by the bench), LOAD_RESULTS, LOAD_DURATION, LOAD_LOGIN_WAIT,
 LOAD_STAFF_USERS, LOAD_MAX_PATH, LOAD_COOKIES.
 """
@@ -26,9 +26,8 @@ import time
 import uuid
 
 import gevent
-from locust import FastHttpUser, HttpUser, between, constant, events, task
+from locust import FastHttpUser, between, constant, events, task
 from locust.exception import StopUser
-from urllib3.util.retry import Retry
 
 DURATION = float(os.environ.get("LOAD_DURATION", "60"))
 LOGIN_WAIT = float(os.environ.get("LOAD_LOGIN_WAIT", "45"))  # s at most for every user to be logged in
@@ -38,11 +37,8 @@ ACCOUNTS = json.loads(open(os.environ["LOAD_ACCOUNTS"]).read()) if os.environ.ge
 CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 ORDER_LINK = re.compile(r'href="/orders/([0-9a-f-]{36})/"')
 
-_records = []  # [name, method, start (epoch s), ms, status, error or None, error retried after or None, server ms]
+_records = []  # [name, method, start (epoch s), ms, status, error or None, server ms or None]
 SERVER_TOTAL = re.compile(r"(?:^|,)\s*total;dur=([0-9.]+)")  # the app's own time, from its Server-Timing header
-# One more try on a connection error (a reused connection closed by the server), for any method, as browsers do.
-RETRY_ONCE = Retry(total=1, connect=1, read=1, redirect=0, status=0, other=0, allowed_methods=None,
-                   raise_on_status=False, respect_retry_after_header=False)
 _state = {"started": 0, "window_start": None, "window_end": None, "ramp_s": None, "started_at_window": None}
 _accounts = itertools.cycle(ACCOUNTS.get("customers") or [None])
 
@@ -50,8 +46,6 @@ _accounts = itertools.cycle(ACCOUNTS.get("customers") or [None])
 @events.request.add_listener
 def _record(request_type, name, response_time, response, exception, start_time=None, **_):
     status = getattr(response, "status_code", 0) or 0
-    history = getattr(getattr(getattr(response, "raw", None), "retries", None), "history", None) or ()
-    retried = next((repr(entry.error)[:200] for entry in history if entry.error), None)
     error = None
     if exception is not None:
         error = f"{type(exception).__name__}: {exception}"
@@ -59,7 +53,7 @@ def _record(request_type, name, response_time, response, exception, start_time=N
             error += f" ({response.error!r})"
     server = SERVER_TOTAL.search((getattr(response, "headers", None) or {}).get("Server-Timing", ""))
     _records.append([name, request_type, start_time or time.time() - response_time / 1000, round(response_time, 3),
-                     status, error and error[:300], retried, float(server.group(1)) if server else None])
+                     status, error and error[:300], float(server.group(1)) if server else None])
 
 
 def _dump():
@@ -115,7 +109,7 @@ def small_png(rng):
     return buffer.getvalue()
 
 
-class SessionUser(HttpUser):
+class SessionUser(FastHttpUser):
     """Logs in once through the real log-in page; every later request must answer with the expected status."""
 
     abstract = True
@@ -124,7 +118,6 @@ class SessionUser(HttpUser):
 
     def on_start(self):
         self.logged_in = False
-        self.client.adapters["http://"].max_retries = RETRY_ONCE
         try:
             self.prepare()
         finally:
@@ -162,7 +155,8 @@ class SessionUser(HttpUser):
             return response
 
     def csrf_headers(self):
-        return {"X-CSRFToken": self.client.cookies.get("csrftoken", "")}
+        token = next((cookie.value for cookie in self.client.cookiejar if cookie.name == "csrftoken"), "")
+        return {"X-CSRFToken": token}
 
 
 class CustomerUser(SessionUser):

@@ -550,16 +550,6 @@ class Bench:
                 summary[key] = summary.get(key, 0) + 1
             for (name, status, message), count in sorted(summary.items(), key=lambda kv: -kv[1])[:15]:
                 print(f"  {name}, {status}, {message}: {count}")
-        retried = [r for r in records if len(r) > 6 and r[6]]
-        if retried:
-            print(f"\nRetried once, on a new connection, after the kept-alive one failed (gunicorn closes idle ones"
-                  f" after 2 s; browsers resend then too): {len(retried)} requests, all counted above if they failed:")
-            kinds = {}
-            for record in retried:
-                kind = re.sub(r"0x[0-9a-f]+", "", record[6])[:160]
-                kinds[kind] = kinds.get(kind, 0) + 1
-            for kind, count in sorted(kinds.items(), key=lambda kv: -kv[1])[:5]:
-                print(f"  {kind}: {count}")
         if server_errors:
             print(f"\nServer log, ERROR lines ({len(server_errors)}; first 10):")
             for line in server_errors[:10]:
@@ -585,7 +575,7 @@ def combined(turns):
 
 def stats_row(name, group, span):
     times = sorted(r[3] for r in group)
-    server = sorted(r[7] for r in group if len(r) > 7 and r[7] is not None)
+    server = sorted(r[6] for r in group if r[6] is not None)
     p95 = percentile(times, 95)
     rate = f"{len(group) / span:.1f}" if span else "-"
     return [name, len(group), rate, f"{percentile(times, 50):.0f}", f"{p95:.0f}", f"{percentile(times, 99):.0f}",
