@@ -1,17 +1,23 @@
 """gunicorn settings, read from the working directory by `gunicorn project.wsgi` (`-w` and others still override).
 
-Processes, not threads: a page is CPU-bound Python, and threads of one process queue for the GIL after every
-query. Under `python -m bench load` on 2 cores, 6 processes of 1 thread answered the gallery at a p50 of 17 ms
-where 4 processes of 4 threads took 28 ms, and the bare view's p95 fell from 101 ms to 46 ms.
+Sync workers: processes that serve one request at a time, two per core.
+- Processes, not threads: a page is CPU-bound Python, and threads of one process queue for the GIL after every
+  query (6 processes of 1 thread answered the gallery at a p50 of 17 ms where 4 processes of 4 threads took 28 ms).
+- Sync, not gthread: a sync worker accepts a connection only when it is free, so a request goes to an idle worker.
+  A gthread worker keeps every kept-alive connection it accepted, busy or not: under `python -m bench load` on
+  2 cores, requests waited up to ~1 s behind one busy worker while others were idle.
+- Two per core, not 2 x cores + 2: fewer requests share the cores at once. Under the same bench, 4 processes kept
+  every page's p95 lower than 6 did (admin lists 77-113 ms against 116-135).
+A sync worker closes the connection after each response and reads a request as slowly as the client sends it, so
+put a proxy that buffers requests in front (nginx does by default), as gunicorn's documentation asks.
 """
 
 import gc
 import multiprocessing
 
-workers = 2 * multiprocessing.cpu_count() + 2
-worker_class = "gthread"  # keeps idle keep-alive connections off the worker's one thread
+workers = 2 * multiprocessing.cpu_count()
+worker_class = "sync"
 threads = 1
-keepalive = 75  # s: longer than the load balancer's idle timeout, or reused connections get reset
 timeout = 120
 graceful_timeout = 30
 

@@ -8,10 +8,12 @@ Two modes, chosen by the User classes named on the locust command line:
   maximum-throughput runs when wrk is not installed).
 
 Every user is a FastHttpUser (geventhttpclient): the load tool shares the CPUs with the server here, and it costs a
-fraction of the CPU per request of requests-based HttpUser. Connections are kept alive (gunicorn keeps idle ones
-75 s, longer than the think time) and a failed request is never retried. Every request is recorded (name, start,
-duration, status, error, server time) and written to LOAD_RESULTS as JSON when locust quits; the bench computes its
-table from that, so percentiles are exact and the log-in storm can be kept apart.
+fraction of the CPU per request of requests-based HttpUser. A connection is reused while the server keeps it open
+(the sync workers of gunicorn.conf.py close it after each response), and a failed request is never retried. Every
+request is recorded (name, start, duration, status, error, server time) and written to LOAD_RESULTS as JSON when
+locust quits; the bench computes its table from that, so percentiles are exact and the log-in storm can be kept
+apart.
+
 Environment: LOAD_ACCOUNTS (JSON written by the bench), LOAD_RESULTS, LOAD_DURATION, LOAD_LOGIN_WAIT,
 LOAD_STAFF_USERS, LOAD_MAX_PATH, LOAD_COOKIES.
 """
