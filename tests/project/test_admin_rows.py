@@ -142,3 +142,20 @@ def test_rows_with_related_objects_or_unhashable_values_are_not_remembered(every
     assert _own_values(item) is not None
     item.json_value = {"a list": []}  # as a JSONField holds: cannot be a key
     assert _own_values(item) is None
+
+
+def test_the_fast_results_table_is_djangos_table(every_kind_of_row, staff_user):
+    """The whole table, headers included, as Django's change_list_results.html writes it."""
+    from django.contrib.admin.templatetags.admin_list import result_list
+    from django.template.loader import render_to_string
+
+    from project.templatetags.admin_fast_rows import fast_result_list
+
+    for model_admin in [model for model in admin.site._registry.values() if isinstance(model, FastListRows)]:
+        for query in QUERIES:
+            changelist = model_admin.get_changelist_instance(changelist_request(model_admin, query, staff_user))
+            changelist.formset = None
+            expected = render_to_string("admin/change_list_results.html", result_list(changelist))
+            fast = fast_result_list(changelist)
+            assert fast["rows_html"], f"{model_admin} {query}: rows not joined"
+            assert render_to_string("admin/fast_change_list_results.html", fast) == expected, f"{model_admin} {query}"
