@@ -56,12 +56,11 @@ class OrderQuerySet(models.QuerySet):
         )
 
     def with_first_design(self):
-        """Annotates the first item's design (sha256, thumbnail flag) as a correlated subquery, not a join per row."""
+        """Annotates the sha256 of the first item's design when it has a thumbnail (else None), as one correlated
+        subquery, not a join per row."""
         first_item = OrderItem.objects.filter(order=OuterRef("pk")).order_by("id")
-        return self.annotate(
-            first_design_sha=Subquery(first_item.values("design__sha256")[:1]),
-            first_design_thumb=Subquery(first_item.values("design__has_thumbnail")[:1]),
-        )
+        thumbnail_sha = models.Case(models.When(design__has_thumbnail=True, then=models.F("design__sha256")))
+        return self.annotate(first_design_thumb_sha=Subquery(first_item.values(sha=thumbnail_sha)[:1]))
 
 
 class Order(models.Model):

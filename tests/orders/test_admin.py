@@ -177,3 +177,19 @@ def test_an_email_search_reads_the_index_alone(staff, user, catalogue):
         cursor.execute(f"EXPLAIN {listing}")
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "Index Only Scan using order_email_prefix_list on orders_order" in plan, plan
+
+
+def test_the_list_shows_the_first_designs_thumbnail_when_it_has_one(staff, user, catalogue):
+    product, design = catalogue
+    bare = Design.objects.create(owner=user, title="Sketch", original_name="s.png", sha256="b" * 64, format="PNG",
+                                 status="processing", has_thumbnail=False)
+    item = {"product": str(product.pk), "size": "M", "color": "black", "quantity": 1}
+    with_thumbnail = services.order_create(email="a@example.com", name="A", user=user,
+                                           items=[{**item, "design": str(design.pk)}, {**item, "design": str(bare.pk)}])
+    without = services.order_create(email="b@example.com", name="B", user=user,
+                                    items=[{**item, "design": str(bare.pk)}, {**item, "design": str(design.pk)}])
+    rows = staff.get("/admin/orders/order/").content.decode().split("<tr")
+    row_of = {order: next(row for row in rows if f">{order.display_number}</a>" in row)
+              for order in (with_thumbnail, without)}
+    assert '<img class="mini"' in row_of[with_thumbnail] and "a" * 64 in row_of[with_thumbnail]
+    assert '<img class="mini"' not in row_of[without]  # its first design has none yet, whatever the second has
