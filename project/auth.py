@@ -6,8 +6,8 @@ query does (bench/load: an empty logged-in page answered 800-960 req/s with it, 
 
 The cached row is forgotten whenever the user is saved or deleted (a password change, a log-in, an admin edit), and
 again when that transaction commits. A change made with QuerySet.update(), which sends no signal, shows within
-USER_CACHE_SECONDS; so does one made while Redis was unreachable. Only a shared cache (Redis) is used: with a
-per-process cache a change in one process could not be forgotten by the others.
+USER_CACHE_SECONDS unless forget_cached_users() follows it; so does one made while Redis was unreachable. Only a
+shared cache (Redis) is used: with a per-process cache a change in one process could not be forgotten by the others.
 """
 
 from django.conf import settings
@@ -33,6 +33,12 @@ class CachedModelBackend(ModelBackend):
             if user is not None:
                 cache.set(key, user, settings.USER_CACHE_SECONDS)
         return user
+
+
+def forget_cached_users(user_ids):
+    """After a QuerySet.update() of users (no signal is sent): drop their cached rows now."""
+    if settings.USER_CACHE_SECONDS:
+        cache.delete_many([_key(user_id) for user_id in user_ids])
 
 
 def forget_cached_user(sender, instance, **kwargs):

@@ -42,3 +42,16 @@ def test_a_deactivated_or_deleted_user_is_logged_out_at_once(user, django_user_m
         assert user_queries(client)[0].status_code == 200  # cached
         change(get_user_model().objects.get(pk=account.pk))
         assert user_queries(client)[0].status_code == 302
+
+
+def test_an_update_around_the_signals_is_seen_once_the_rows_are_forgotten(alice, user):
+    from django.contrib.auth.hashers import make_password
+
+    from project.auth import forget_cached_users
+
+    user_queries(alice)  # cached
+    get_user_model().objects.filter(pk=user.pk).update(password=make_password(None))  # no signal: still cached
+    assert user_queries(alice)[0].status_code == 200
+    forget_cached_users([user.pk])
+    response, _ = user_queries(alice)
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
