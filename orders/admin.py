@@ -119,7 +119,13 @@ class OrderAdmin(FastListRows, admin.ModelAdmin):
 
     def get_ordering(self, request):
         """Newest first. For an e-mail search that matches few orders, by an expression no index serves, so that
-        PostgreSQL reads the matches by the e-mail index and sorts them instead of walking the newest orders."""
+        PostgreSQL reads the matches by the e-mail index and sorts them instead of walking the newest orders.
+        Django asks twice a page (for the queryset and for the change list): the answer is kept on the request."""
+        if not hasattr(request, "_order_admin_ordering"):
+            request._order_admin_ordering = self._ordering_for(request)
+        return request._order_admin_ordering
+
+    def _ordering_for(self, request):
         term = request.GET.get(SEARCH_VAR, "").strip()
         if term and _order_number(term) is None and sorting_beats_walking(
                 Order.objects.filter(email__istartswith=term), self.list_per_page):

@@ -2,7 +2,6 @@
 
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
 
 from designs.links import thumbnail_url
 from orders import services
@@ -28,7 +27,7 @@ def order_create(request):
                                   user=request.user)
     return JsonResponse(
         {"id": str(order.pk), "number": order.display_number, "status": order.status,
-         "url": reverse("orders:detail", kwargs={"order_id": order.pk})},
+         "url": order.get_absolute_url()},
         status=201,
     )
 

@@ -20,7 +20,7 @@ from django.contrib.admin.utils import (
 from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist
 from django.db import models
 from django.urls import NoReverseMatch, reverse
-from django.utils import dateformat, formats, numberformat, timezone
+from django.utils import formats, numberformat, timezone
 from django.utils.html import conditional_escape, format_html
 from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.safestring import SafeString
@@ -28,6 +28,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
+from project.dates import format_datetime
 from project.memo import ProcessMemo
 
 PK_SLOT = "__row_pk__"  # stands for the pk in the one change URL reversed per page
@@ -210,7 +211,7 @@ def _field_formatter(field, empty, avoid_link):
         date_time_format = formats.get_format("DATETIME_FORMAT")
 
         def format_value(value):
-            return dateformat.format(timezone.template_localtime(value), date_time_format)
+            return format_datetime(timezone.template_localtime(value), date_time_format)
     elif isinstance(field, (models.DecimalField, models.IntegerField, models.FloatField)):
         places = field.decimal_places if isinstance(field, models.DecimalField) else None
         language = get_language()
