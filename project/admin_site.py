@@ -1,7 +1,6 @@
 """The admin site: Django's, with its navigation (the app list every page carries) built once per process for each
 set of permissions, not on every page."""
 
-import copy
 from functools import partial
 
 from django.contrib import admin
@@ -26,7 +25,10 @@ class ThreadlineAdminSite(admin.AdminSite):
             return super().get_app_list(request, app_label)
         key = (get_script_prefix(), get_language(), permission_signature(request.user))
         app_list = self._app_lists.get(key, partial(super().get_app_list, request))
-        return copy.deepcopy(app_list)  # a page may change its copy; the kept one stays as built
+        # A page may change its copy, the kept one stays as built: its lists and dicts are copied (the rest is
+        # strings, URLs and model classes). A deepcopy took ~0.5 ms a page.
+        return [{**app, "models": [{**model, "perms": dict(model["perms"])} for model in app["models"]]}
+                for app in app_list]
 
 
 def permission_signature(user):

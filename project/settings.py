@@ -264,7 +264,7 @@ def storage_from_url(url):
 
 STORAGES = {
     "default": storage_from_url(STORAGE_URL),
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "project.static_storage.StaticFilesStorage"},
 }
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"

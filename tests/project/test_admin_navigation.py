@@ -38,3 +38,17 @@ def test_each_staff_member_sees_the_lists_their_permissions_open(client, django_
 
     client.force_login(staff_user)  # a superuser sees every list
     assert "model-mockup" in client.get("/admin/orders/order/").content.decode()
+
+
+def test_a_page_that_changes_its_app_list_leaves_the_kept_one_alone(rf, staff_user):
+    from django.contrib import admin
+
+    request = rf.get("/admin/")
+    request.user = staff_user
+    first = admin.site.get_app_list(request)
+    first[0]["name"] = "changed"
+    first[0]["models"][0]["perms"]["change"] = "changed"
+    first[0]["models"].clear()
+    again = admin.site.get_app_list(request)
+    assert again[0]["name"] != "changed" and again[0]["models"]
+    assert again[0]["models"][0]["perms"]["change"] is True
