@@ -1,13 +1,15 @@
 """gunicorn settings, read from the working directory by `gunicorn project.wsgi` (`-w` and others still override).
 
-Sync workers: processes that serve one request at a time, two per core.
+Sync workers: processes that serve one request at a time, one per core and one more.
 - Processes, not threads: a page is CPU-bound Python, and threads of one process queue for the GIL after every
   query (6 processes of 1 thread answered the gallery at a p50 of 17 ms where 4 processes of 4 threads took 28 ms).
 - Sync, not gthread: a sync worker accepts a connection only when it is free, so a request goes to an idle worker.
   A gthread worker keeps every kept-alive connection it accepted, busy or not: under `python -m bench load` on
   2 cores, requests waited up to ~1 s behind one busy worker while others were idle.
-- Two per core, not 2 x cores + 2: fewer requests share the cores at once. Under the same bench, 4 processes kept
-  every page's p95 lower than 6 did (admin lists 77-113 ms against 116-135).
+- Cores + 1, not 2 x cores: fewer requests share the cores at once, and the one more covers a process waiting for
+  a query. Under the same bench on 2 cores, 4 processes kept every page's p95 lower than 6 did (admin lists 77-113 ms
+  against 116-135), and 3 lower than 4 (the e-mail search 65-83 ms against 89-98, the slowest page of each run 78-83
+  ms against 89-98), and the gallery at full speed was no slower (874-1,001 req/s against 841-981).
 A sync worker closes the connection after each response and reads a request as slowly as the client sends it, so
 put a proxy that buffers requests in front (nginx does by default), as gunicorn's documentation asks.
 """
@@ -15,7 +17,7 @@ put a proxy that buffers requests in front (nginx does by default), as gunicorn'
 import gc
 import multiprocessing
 
-workers = 2 * multiprocessing.cpu_count()
+workers = multiprocessing.cpu_count() + 1
 worker_class = "sync"
 threads = 1
 timeout = 120
