@@ -88,7 +88,7 @@ def test_the_planner_estimate_is_asked_once_per_list_and_reused(every_kind_of_ro
         assert pagination.EstimatedCountPaginator(orders.filter(number__gt=1), 50).count > 0
 
 
-def test_the_action_menu_is_djangos_and_follows_its_choices(every_kind_of_row, staff_user):
+def test_the_action_form_is_djangos_and_follows_its_choices(every_kind_of_row, staff_user):
     from django.contrib.admin import helpers
 
     from project.admin_rows import FastActionForm
@@ -99,6 +99,10 @@ def test_the_action_menu_is_djangos_and_follows_its_choices(every_kind_of_row, s
             fast, django = FastActionForm(auto_id=None), helpers.ActionForm(auto_id=None)
             fast.fields["action"].choices = django.fields["action"].choices = choices
             assert str(fast["action"]) == str(django["action"]) and choices[1][1] in str(fast["action"])
+            assert str(fast["select_across"]) == str(django["select_across"])
+    for data in ({"select_across": "1", "action": "x"}, {"select_across": "0", "action": "x"}):  # as posted back
+        assert str(FastActionForm(data, auto_id=None)["select_across"]) == str(
+            helpers.ActionForm(data, auto_id=None)["select_across"])
 
 
 def test_remembered_rows_follow_each_rows_values_the_filters_and_the_time_zone(every_kind_of_row, staff_user):
