@@ -9,21 +9,17 @@ from functools import lru_cache
 
 from django.urls import get_script_prefix, reverse
 
-_PLACEHOLDER_ID = "00000000-0000-0000-0000-000000000000"
+from project import links
 
 
 @lru_cache(maxsize=8)
-def _formats(script_prefix):
-    detail = reverse("designs:detail", args=[_PLACEHOLDER_ID])
+def _thumbnail_format(script_prefix):
     thumbnail = reverse("designs:thumbnail", kwargs={"sha256": "SHA", "size": 0})
-    return {
-        "detail": detail.replace(_PLACEHOLDER_ID, "{id}"),
-        "thumbnail": thumbnail.replace("SHA-0.webp", "{sha256}-{size}.webp"),
-    }
+    return thumbnail.replace("SHA-0.webp", "{sha256}-{size}.webp")
 
 
 def design_url(design):
-    return _formats(get_script_prefix())["detail"].format(id=design.pk)
+    return links.url_with_id("designs:detail", design.pk)
 
 
 def thumbnail_url(design, size=256):
@@ -34,4 +30,4 @@ def thumbnail_url(design, size=256):
 
 
 def thumbnail_url_for(sha256, size=256):
-    return _formats(get_script_prefix())["thumbnail"].format(sha256=sha256, size=size)
+    return _thumbnail_format(get_script_prefix()).format(sha256=sha256, size=size)
