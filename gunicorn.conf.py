@@ -8,8 +8,9 @@ Sync workers: processes that serve one request at a time, one per core and one m
   2 cores, requests waited up to ~1 s behind one busy worker while others were idle.
 - Cores + 1, not 2 x cores: fewer requests share the cores at once, and the one more covers a process waiting for
   a query. Under the same bench on 2 cores, 4 processes kept every page's p95 lower than 6 did (admin lists 77-113 ms
-  against 116-135), and 3 lower than 4 (the e-mail search 65-83 ms against 89-98, the slowest page of each run 78-83
-  ms against 89-98), and the gallery at full speed was no slower (874-1,001 req/s against 841-981).
+  against 116-135), and 3 lower than 4: the slowest page's p95 was 78-83 ms against 89-98 (the VM then served the
+  bare view at 2,100-2,500 req/s; on a slower VM, 1,500-1,750 req/s, 98-113 ms). With 2, the server's own time fell
+  but requests queued for a process: every page's p95 went to 71-110 ms.
 A sync worker closes the connection after each response and reads a request as slowly as the client sends it, so
 put a proxy that buffers requests in front (nginx does by default), as gunicorn's documentation asks.
 """
