@@ -51,7 +51,10 @@ DB_POOL_MAX = env_int("DB_POOL_MAX", 8)
 REDIS_URL = env_str("REDIS_URL")
 Q_BROKER = env_str("Q_BROKER", "redis" if REDIS_URL else "orm")
 Q_WORKERS = env_int("Q_WORKERS", 2)
-Q_WORKER_NICE = env_int("Q_WORKER_NICE", 10)  # workers yield the CPU to web requests on a shared host (0: off)
+# Workers yield the CPU to web requests on a shared host (0: off). 19, the lowest priority: under `bench load` at 10
+# the workers still took 0.24-0.58 of 2 saturated cores in the seconds when pages queued (the slowest page's p95
+# 113-150 ms in 4 runs); at 19, 76-102 ms in 3 runs on the same VM.
+Q_WORKER_NICE = env_int("Q_WORKER_NICE", 19)
 STORAGE_URL = env_str("STORAGE_URL")
 EMAIL_URL = env_str("EMAIL_URL")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Threadline <orders@threadline.localhost>")
