@@ -31,15 +31,11 @@ def estimated_rows(queryset, key=None):
     connection = connections[queryset.db]
     if connection.vendor != "postgresql":
         return None
-    sql = None
-    if key is None:
-        sql, params = _keys_sql(queryset)
-        key = hashlib.sha256(repr((queryset.db, sql, params)).encode()).hexdigest()
-    key = f"pagination:estimate:{key}"
+    compiled = None if key else _keys_sql(queryset)
+    key = f"pagination:estimate:{key or hashlib.sha256(repr((queryset.db, *compiled)).encode()).hexdigest()}"
     estimate = cache.get(key)
     if estimate is None:
-        if sql is None:
-            sql, params = _keys_sql(queryset)
+        sql, params = compiled or _keys_sql(queryset)
         with connection.cursor() as cursor:
             cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
             plan = cursor.fetchone()[0]

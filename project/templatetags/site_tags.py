@@ -5,6 +5,7 @@ import datetime
 
 from django import template
 from django.template.defaultfilters import date
+from django.utils import formats
 
 from project import dates, links
 
@@ -18,8 +19,8 @@ def link(name):
 
 
 @register.filter(expects_localtime=True, is_safe=False)
-def format_date(value, format_string):
+def format_date(value, format_string=None):
     """`{{ value|format_date:"M j, Y H:i" }}`: the |date filter, with the format compiled once."""
     if isinstance(value, datetime.datetime):
-        return dates.format_datetime(value, format_string)
+        return dates.format_datetime(value, formats.get_format(format_string or "DATE_FORMAT"))
     return date(value, format_string)

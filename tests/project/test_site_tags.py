@@ -29,13 +29,15 @@ def test_compiled_formats_write_what_dateformat_writes():
 def test_the_format_date_filter_is_the_date_filter_in_the_current_time_zone():
     moments = [datetime.datetime(2026, 3, 29, hour, 30, tzinfo=datetime.UTC) for hour in range(24)]  # DST day
     template = Template('{% load site_tags %}{% for moment in moments %}{{ moment|format_date:"M j, Y H:i P" }}|'
-                        '{{ moment|date:"M j, Y H:i P" }}\n{% endfor %}{{ none|format_date:"M j" }}'
-                        '{{ day|format_date:"M j, Y" }}')
+                        '{{ moment|date:"M j, Y H:i P" }}|{{ moment|format_date:"DATETIME_FORMAT" }}|'
+                        '{{ moment|date:"DATETIME_FORMAT" }}|{{ moment|format_date }}|{{ moment|date }}\n{% endfor %}'
+                        '{{ none|format_date:"M j" }}{{ day|format_date:"M j, Y" }}')
     with timezone.override(zoneinfo.ZoneInfo("Europe/Paris")):
         text = template.render(Context({"moments": moments, "none": None, "day": datetime.date(2026, 1, 5)}))
     lines = text.split("\n")
     assert lines[0].startswith("Mar 29, 2026 01:30") and lines[1].startswith("Mar 29, 2026 03:30")  # summer time
-    assert all(len(set(line.split("|"))) == 1 for line in lines[:-1])
+    assert all(len(set(line.split("|")[:2])) == 1 and len(set(line.split("|")[2:4])) == 1
+               and len(set(line.split("|")[4:])) == 1 for line in lines[:-1])  # formats by name, and the default
     assert lines[-1] == "Jan 5, 2026"  # a date through Django's own filter; None writes nothing
 
 
