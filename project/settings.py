@@ -53,7 +53,7 @@ Q_BROKER = env_str("Q_BROKER", "redis" if REDIS_URL else "orm")
 Q_WORKERS = env_int("Q_WORKERS", 2)
 # Workers yield the CPU to web requests on a shared host (0: off). 19, the lowest priority: under `bench load` at 10
 # the workers still took 0.24-0.58 of 2 saturated cores in the seconds when pages queued (the slowest page's p95
-# 113-150 ms in 4 runs); at 19, 76-102 ms in 3 runs on the same VM.
+# 113-150 ms in 4 runs); at 19, 76-115 ms in 7 runs on a VM of the same speed.
 Q_WORKER_NICE = env_int("Q_WORKER_NICE", 19)
 STORAGE_URL = env_str("STORAGE_URL")
 EMAIL_URL = env_str("EMAIL_URL")
