@@ -11,21 +11,25 @@ from django.urls import get_script_prefix, get_urlconf, reverse
 PLACEHOLDER_ID = "00000000-0000-0000-0000-000000000000"  # a valid <uuid:...> that no row has
 
 
+# script_prefix is only in the cache key: reverse() reads the current one itself.
 @lru_cache(maxsize=256)
-def _reversed(script_prefix, urlconf, name, with_id):
-    """The URL of `name`; with_id: split around the id, as (before, after)."""
-    if not with_id:
-        return reverse(name, urlconf=urlconf)
+def _url(script_prefix, urlconf, name):
+    return reverse(name, urlconf=urlconf)
+
+
+@lru_cache(maxsize=256)
+def _url_around_id(script_prefix, urlconf, name):
+    """The URL of `name` for one id, split around it: (before, after)."""
     before, after = reverse(name, args=[PLACEHOLDER_ID], urlconf=urlconf).split(PLACEHOLDER_ID)
     return before, after
 
 
 def url_of(name):
     """reverse(name) for a URL that takes no argument."""
-    return _reversed(get_script_prefix(), get_urlconf(), name, False)
+    return _url(get_script_prefix(), get_urlconf(), name)
 
 
 def url_with_id(name, pk):
     """reverse(name, args=[pk]) for a URL that takes one UUID."""
-    before, after = _reversed(get_script_prefix(), get_urlconf(), name, True)
+    before, after = _url_around_id(get_script_prefix(), get_urlconf(), name)
     return f"{before}{pk}{after}"
