@@ -429,12 +429,14 @@ def _thumbnails(shared, sizes):
     vanish composited on white; the page draws thumbnails on a neutral background instead.
     """
     made = {}
-    source = shared
+    source, data = shared, None
     for size in sorted(set(sizes), reverse=True):
         thumb = _fit(source, size)
-        buffer = io.BytesIO()
-        thumb.save(buffer, "WEBP", quality=WEBP_QUALITY, method=WEBP_METHOD)
-        made[size] = Thumbnail(size=size, width=thumb.width, height=thumb.height, data=buffer.getvalue())
+        if thumb is not source or data is None:  # an image that fits both sizes is encoded once (~2 ms each)
+            buffer = io.BytesIO()
+            thumb.save(buffer, "WEBP", quality=WEBP_QUALITY, method=WEBP_METHOD)
+            data = buffer.getvalue()
+        made[size] = Thumbnail(size=size, width=thumb.width, height=thumb.height, data=data)
         source = thumb
     return [made[size] for size in sizes], source
 

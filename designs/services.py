@@ -188,7 +188,7 @@ def design_process(*, design_id, now=None):
     """Process one design: decode once, hash, thumbnail, find near duplicates, record the result.
 
     Idempotent and safe against a second worker: the row is claimed with an attempt number, and only the claim
-    that is still current may write the result and bump the batch counters.
+    that is still current may write the result and bump the batch counters. Returns the status written, or None.
     """
     now = now or timezone.now()
     design = _claim(design_id, now=now)
@@ -226,7 +226,8 @@ def _claim(design_id, *, now):
     claimable = Design.objects.filter(pk=design_id, status__in=[Design.Status.QUEUED, Design.Status.PROCESSING])
     if not claimable.update(status=Design.Status.PROCESSING, attempts=F("attempts") + 1, updated_at=now):
         return None
-    design = Design.objects.get(pk=design_id)
+    # Only what processing reads: the whole row is ~30 columns, and the result is written by an update.
+    design = Design.objects.only("id", "owner_id", "batch_id", "attempts", "sha256", "format").get(pk=design_id)
     library.changed(design.owner_id)
     return design
 
@@ -273,7 +274,8 @@ def near_duplicates(*, owner_id, phash, max_distance, exclude_id=None):
 
 
 def _finish(design, *, now, status, **fields):
-    """Write the final state if this worker's claim is still current, and count it in the batch once."""
+    """Write the final state if this worker's claim is still current, and count it in the batch once; the status
+    written, or None."""
     # The write's own time, not the claim's: without Redis the gallery's version is the latest updated_at.
     written = timezone.now()
     with transaction.atomic():
@@ -295,8 +297,7 @@ def _finish(design, *, now, status, **fields):
                 owner_id=design.owner_id, sha256=design.sha256, status=Design.Status.DUPLICATE, has_thumbnail=False
             ).update(updated_at=max(now, written),
                      **{name: fields[name] for name in PROCESSING_RESULTS})
-    design.refresh_from_db()
-    return design
+    return status
 
 
 def design_sweep_stale(*, now=None):

@@ -337,6 +337,22 @@ def test_thumbnails_are_never_upscaled_and_opaque_images_have_no_alpha():
         assert decoded.mode == "RGB"
 
 
+
+def test_an_image_that_fits_both_sizes_is_encoded_once(monkeypatch):
+    encodes = []
+    encode_webp = Image.SAVE["WEBP"]
+    monkeypatch.setitem(Image.SAVE, "WEBP", lambda *args: encodes.append(1) or encode_webp(*args))
+
+    small = process(encode(Image.new("RGB", (200, 150), "navy"), "PNG"), thumbnail_sizes=(256, 640))
+    assert len(encodes) == 1
+    assert small.thumbnails[0].data == small.thumbnails[1].data
+    assert [(t.size, t.width, t.height) for t in small.thumbnails] == [(256, 200, 150), (640, 200, 150)]
+
+    encodes.clear()
+    larger = process(encode(Image.new("RGB", (400, 300), "navy"), "PNG"), thumbnail_sizes=(256, 640))
+    assert len(encodes) == 2
+    assert [(t.width, t.height) for t in larger.thumbnails] == [(256, 192), (400, 300)]
+
 def test_blank_image_has_low_detail():
     assert process(encode(Image.new("RGB", (400, 400), (250, 250, 250)), "PNG")).detail < 1
 
