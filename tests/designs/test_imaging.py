@@ -339,6 +339,7 @@ def test_thumbnails_are_never_upscaled_and_opaque_images_have_no_alpha():
 
 
 def test_an_image_that_fits_both_sizes_is_encoded_once(monkeypatch):
+    Image.init()  # plugins register their encoders on first use
     encodes = []
     encode_webp = Image.SAVE["WEBP"]
     monkeypatch.setitem(Image.SAVE, "WEBP", lambda *args: encodes.append(1) or encode_webp(*args))
