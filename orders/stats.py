@@ -7,11 +7,11 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
-from django_q.brokers import get_broker
 
 from designs.models import Design
 from orders.models import DailyOrderStats, Order
 from project.routers import reporting_reads
+from project.tasks import broker
 
 CACHE_KEY = "orders:dashboard"
 CACHE_SECONDS = 60  # writes invalidate it at once; this only bounds staleness of the day boundaries
@@ -102,6 +102,6 @@ def _money(amount):
 
 def _queue_depth():
     try:
-        return get_broker().queue_size()
+        return broker().queue_size()
     except Exception:  # the dashboard must render with the broker down; /healthz names it
         return None

@@ -8,7 +8,8 @@ from django.core.files.storage import default_storage
 from django.db import connections
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
-from django_q.brokers import get_broker
+
+from project.tasks import broker
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ def check_storage():
 
 def check_broker():
     try:
-        get_broker().queue_size()
+        broker().queue_size()
     finally:
         connections.close_all()
 

@@ -125,11 +125,11 @@ def _gauge(name, help_text, label, counts):
 
 
 def _database_lines():
-    from django_q.brokers import get_broker
     from django_q.models import Task
 
     from designs.models import Design
     from orders.models import OutgoingMail
+    from project.tasks import broker
 
     designs = dict(Design.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
     mails = dict(OutgoingMail.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
@@ -138,7 +138,7 @@ def _database_lines():
     lines += _gauge("threadline_mails", "Outgoing mails by status.", "status",
                     {status.value: mails.get(status.value, 0) for status in OutgoingMail.Status})
     try:
-        depth = get_broker().queue_size()
+        depth = broker().queue_size()
         lines += ["# HELP threadline_queue_depth Tasks waiting in the broker.", "# TYPE threadline_queue_depth gauge",
                   f"threadline_queue_depth {depth}"]
     except Exception:

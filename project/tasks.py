@@ -1,8 +1,10 @@
 """The one way to enqueue a task (after the surrounding transaction commits), and the task queue's housekeeping."""
 
+import functools
 import logging
 
 from django.db import transaction
+from django_q.brokers import get_broker
 from django_q.tasks import async_task
 
 logger = logging.getLogger(__name__)
@@ -11,6 +13,14 @@ logger = logging.getLogger(__name__)
 def task_path(func):
     """Dotted path of a task callable; callables (not strings) are passed so a typo fails at import time."""
     return f"{func.__module__}.{func.__qualname__}"
+
+
+@functools.cache
+def broker():
+    """The task broker, one per process. django-q2 makes a new one for every task it is not handed, and a new Redis
+    broker is a new connection pool: a TCP connection and its handshake for each task (a 3-file upload opened 3).
+    redis-py's pool reconnects after an outage and starts afresh in a forked child."""
+    return get_broker()
 
 
 def enqueue(func, *args, group=None):
@@ -22,7 +32,7 @@ def enqueue(func, *args, group=None):
 
     def send():
         try:
-            async_task(task_path(func), *args, group=group)
+            async_task(task_path(func), *args, group=group, broker=broker())
         except Exception:
             logger.exception("could not enqueue %s%r; the sweeper will retry", task_path(func), args)
 

@@ -1,5 +1,6 @@
 """The staff admin: fixed query counts, searches that use indexes, actions through the services, the dashboard."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -135,8 +136,6 @@ def test_stats_api_is_for_staff_only(client, user, staff_user, catalogue):
 
 @pytest.mark.postgres
 def test_an_email_search_matching_few_orders_is_sorted_not_walked(staff, user, catalogue, monkeypatch):
-    import re
-
     from project import pagination
 
     place(user, catalogue, 4)  # alice0@ ... alice3@
@@ -171,18 +170,22 @@ def test_an_email_search_matching_few_orders_is_sorted_not_walked(staff, user, c
 @pytest.mark.postgres
 def test_an_email_search_reads_the_index_alone(staff, user, catalogue):
     """The e-mail prefix index carries every column the list selects (migration 0005). A column added to Order
-    and not to the index makes the search visit the table again; this fails then."""
+    and not to the index makes the search visit the table again; this fails then.
+
+    Checked against the index's definition, not the planner's choice: with every scan disabled, the plan came down
+    to the table's statistics, which ANALYZE (seed_demo's, in another test) leaves behind a test's rollback."""
     place(user, catalogue, 3)
     with CaptureQueriesContext(connection) as queries:
         assert staff.get("/admin/orders/order/?q=ALICE").status_code == 200
     listing = next(q["sql"] for q in queries.captured_queries if "LIMIT" in q["sql"] and "orders_order" in q["sql"])
     with connection.cursor() as cursor:
-        # With the other ways to the table disabled, the planner keeps an index-only scan if one can serve.
-        for setting in ("enable_seqscan", "enable_bitmapscan", "enable_indexscan"):
-            cursor.execute(f"SET LOCAL {setting} = off")
-        cursor.execute(f"EXPLAIN {listing}")
-        plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "Index Only Scan using order_email_prefix_list on orders_order" in plan, plan
+        cursor.execute("SELECT pg_get_indexdef('order_email_prefix_list'::regclass)")
+        definition = cursor.fetchone()[0]
+    key, included = re.fullmatch(r".* USING btree \((.*)\) INCLUDE \((.*)\)", definition).groups()
+    assert key == "upper((email)::text) text_pattern_ops"
+    assert "UPPER(\"orders_order\".\"email\"::text) LIKE UPPER('ALICE%')" in listing
+    read = set(re.findall(r'"orders_order"\."(\w+)"', listing))
+    assert read and read <= set(included.split(", ")), read - set(included.split(", "))
 
 
 def test_the_list_shows_the_first_designs_thumbnail_when_it_has_one(staff, user, catalogue):
