@@ -72,7 +72,8 @@ def world(user, other_user, staff_user):
     """User A's objects, of every kind a route names, and a shop for everyone (so that "no shop" is no excuse)."""
     result = design_services.design_batch_upload(
         owner=user, files=[upload_file("logo.png", encode(design_image(1, size=(400, 300)), "PNG"))])
-    design = design_services.design_process(design_id=result.accepted[0].design.pk)
+    design = result.accepted[0].design
+    assert design_services.design_process(design_id=design.pk) == "ready"
     product = Product.objects.create(name="Classic tee", price="19.90", sizes="S,M,L", colors="white")
     order = order_services.order_create(email="alice@example.com", name="Alice", user=user, items=[
         {"product": str(product.pk), "design": str(design.pk), "size": "M", "color": "white", "quantity": 1}])

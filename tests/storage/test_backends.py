@@ -47,7 +47,9 @@ def body_of(response):
 
 def uploaded_and_processed(owner, blobs):
     designs = [accepted.design for accepted in upload(owner, blobs).accepted]
-    return [services.design_process(design_id=design.pk) for design in designs]
+    for design in designs:
+        services.design_process(design_id=design.pk)
+    return [Design.objects.get(pk=design.pk) for design in designs]
 
 
 def test_the_setting_selects_the_backend_and_resets_default_storage(backend, settings):
