@@ -38,6 +38,7 @@ PK_SLOT = "__row_pk__"  # stands for the pk in the one change URL reversed per p
 # Stands for the change links' preserved filters in a remembered row, so one row serves every filter and page that
 # lists it. Random: no value in a row can contain it.
 FILTERS_SLOT = f"[filters-{secrets.token_hex(8)}]"
+TEXT_TYPES = (str, SafeString)  # values display_for_value gives as they are (when not empty)
 
 
 class PlainActionCheckbox:
@@ -298,14 +299,11 @@ def _escaped(value):
         value = str(value)
     if hasattr(value, "__html__"):
         return value.__html__()
-    return html.escape(str(value))  # what django.utils.html.escape does, marked safe
+    return html.escape(str(value))  # what django.utils.html.escape does; the caller marks the row safe
 
 
 def _class_attribute(classes):
     return f' class="{" ".join(classes)}"'
-
-
-TEXT_TYPES = (str, SafeString)
 
 
 def _blank_to_empty(value):

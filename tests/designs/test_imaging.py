@@ -337,7 +337,6 @@ def test_thumbnails_are_never_upscaled_and_opaque_images_have_no_alpha():
         assert decoded.mode == "RGB"
 
 
-
 def test_an_image_that_fits_both_sizes_is_encoded_once(monkeypatch):
     Image.init()  # plugins register their encoders on first use
     encodes = []
@@ -353,6 +352,7 @@ def test_an_image_that_fits_both_sizes_is_encoded_once(monkeypatch):
     larger = process(encode(Image.new("RGB", (400, 300), "navy"), "PNG"), thumbnail_sizes=(256, 640))
     assert len(encodes) == 2
     assert [(t.width, t.height) for t in larger.thumbnails] == [(256, 192), (400, 300)]
+
 
 def test_blank_image_has_low_detail():
     assert process(encode(Image.new("RGB", (400, 400), (250, 250, 250)), "PNG")).detail < 1

@@ -89,7 +89,6 @@ def test_processing_makes_thumbnails_hashes_and_counts_once(user, django_capture
     assert (batch.processed, batch.ready) == (1, 1) and batch.is_done
 
 
-
 def test_processing_a_design_takes_a_fixed_number_of_queries(user, django_capture_on_commit_callbacks,
                                                              django_assert_num_queries):
     result, _ = upload(user, [upload_file("a.png", png(8, size=(300, 200)))], django_capture_on_commit_callbacks)
@@ -97,6 +96,7 @@ def test_processing_a_design_takes_a_fixed_number_of_queries(user, django_captur
     # test's own): result, batch counters, exact copies. No reload of the row at the end.
     with django_assert_num_queries(8):
         assert services.design_process(design_id=result.accepted[0].design.pk) == "ready"
+
 
 def test_near_duplicate_variants_are_found_and_different_designs_are_not(user, django_capture_on_commit_callbacks):
     base = design_image(42, size=(1200, 900))

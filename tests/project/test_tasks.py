@@ -15,10 +15,10 @@ def test_tasks_are_enqueued_over_one_redis_connection(django_capture_on_commit_c
     queue = broker()
     queue.purge_queue()
     server = queue.connection
-    with django_capture_on_commit_callbacks(execute=True):
-        enqueue(count_users_plus, 0)  # the first may open the pool's connection
-    accepted = server.info("stats")["total_connections_received"]
     try:
+        with django_capture_on_commit_callbacks(execute=True):
+            enqueue(count_users_plus, 0)  # the first may open the pool's connection
+        accepted = server.info("stats")["total_connections_received"]
         with django_capture_on_commit_callbacks(execute=True):
             for n in range(5):
                 enqueue(count_users_plus, n)
