@@ -239,7 +239,7 @@ def insert_library(owner, hashes):
 
     from designs.models import Design
     from designs.similarity import hash_chunks, to_signed64
-    from project.management.commands.seed_demo import _bulk_insert
+    from ops.management.commands.seed_demo import _bulk_insert
 
     now = timezone.now()
     columns = ["id", "owner_id", "title", "original_name", "sha256", "format", "size_bytes", "width", "height",

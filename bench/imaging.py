@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from bench.timing import own_peak_rss_mb
-from designs.imaging import WEBP_METHOD, WEBP_QUALITY, process_image
+from imaging.processing import WEBP_METHOD, WEBP_QUALITY, process_image
 
 RUNS = 3
 THUMBNAIL_SIZES = (256, 640)

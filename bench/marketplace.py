@@ -2,7 +2,7 @@
 
 The fake marketplace (tests/marketplace/fake_marketplace.py, a real HTTP server on loopback) hangs for `--delay`
 seconds and then answers 503, the usual shape of an overloaded API. `--workers` threads, standing in for task workers,
-make `--publishes` publish attempts through the production code path (marketplace.client -> project.resilience)
+make `--publishes` publish attempts through the production code path (marketplace.client -> core.resilience)
 with the production timeouts, retries and breaker settings; the only difference between the rows is the breaker.
     python -m bench marketplace [--publishes 100] [--workers 20] [--delay 2]
 """
@@ -33,8 +33,8 @@ def main():
 
 def publish_all(fake, publishes, workers):
     """Run the publish attempts on a pool; returns (wall seconds, per-publish seconds, outcome counts)."""
+    from core import resilience
     from marketplace import client
-    from project import resilience
 
     def publish(_):
         started = time.perf_counter()
@@ -62,10 +62,10 @@ def run(publishes, workers, delay):
     from django.test.utils import override_settings
 
     from bench.timing import print_table, summary
-    from project import resilience
+    from core import resilience
     from tests.marketplace.fake_marketplace import FakeMarketplace
 
-    logging.getLogger("project.resilience").setLevel(logging.ERROR)  # a retry log line per call would drown the table
+    logging.getLogger("core.resilience").setLevel(logging.ERROR)  # a retry log line per call would drown the table
     logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)  # more threads here than one worker has
     production = settings.OUTSIDE_SERVICES["marketplace"]
     fake = FakeMarketplace().start()

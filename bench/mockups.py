@@ -21,8 +21,8 @@ from PIL import Image
 
 from bench.imaging import make_print_file
 from bench.timing import own_peak_rss_mb, print_table
-from designs.imaging import process_image
-from mockups import compositing
+from imaging import compositing
+from imaging.processing import process_image
 from mockups.demo_garments import demo_garments
 
 RUNS = 5

@@ -50,9 +50,9 @@ def mail_throughput(workers=2):
     from django.db import connection
     from django_q.tasks import async_task
 
+    from core.tasks import task_path
     from orders.models import OutgoingMail
     from orders.tasks import send_mail
-    from project.tasks import task_path
 
     class Counter:
         received = 0

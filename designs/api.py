@@ -8,12 +8,12 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
+from core.api import ApiError, api_view
 from designs import library, services
 from designs.links import thumbnail_url
 from designs.models import Design, UploadBatch
 from designs.similarity import to_unsigned64
 from project import ratelimit
-from project.api import ApiError, api_view
 
 PAGE_SIZE = 50
 SIMILAR_MAX_DISTANCE = 11  # bits: wider than the duplicate threshold: at 12 the probes grow 5x (radius 3)

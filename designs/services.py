@@ -12,11 +12,12 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from designs import imaging, library, similarity
+from core.api import ApiError
+from core.storage import store, store_many
+from core.tasks import enqueue, reenqueue_stale
+from designs import library, similarity
 from designs.models import THUMBNAIL_SIZES, Design, UploadBatch, original_key, thumbnail_key
-from designs.storage import store, store_many
-from project.api import ApiError
-from project.tasks import enqueue, reenqueue_stale
+from imaging import inspection, processing
 
 MAX_PROCESSING_ATTEMPTS = 3  # a file that kills its worker this often is given up on, not retried forever
 HASH_CHUNK_BYTES = 1024 * 1024
@@ -101,11 +102,11 @@ def design_batch_upload(*, owner, files, batch=None, now=None):
             continue
         try:
             if uploaded.size > settings.UPLOAD_MAX_BYTES:  # the upload handler kept only the first part
-                raise imaging.too_large(uploaded.size, settings.UPLOAD_MAX_BYTES)
-            info = imaging.inspect_upload(
+                raise inspection.too_large(uploaded.size, settings.UPLOAD_MAX_BYTES)
+            info = inspection.inspect_upload(
                 uploaded, max_bytes=settings.UPLOAD_MAX_BYTES, max_pixels=settings.UPLOAD_MAX_PIXELS
             )
-        except imaging.ImageRejected as refusal:
+        except inspection.ImageRejected as refusal:
             result.rejected.append({"name": name, "error": str(refusal)})
             continue
         candidates.append((name, info, sha256_of(uploaded), uploaded))
@@ -199,8 +200,8 @@ def design_process(*, design_id, now=None):
                        error=MESSAGES["gave_up"].format(attempts=MAX_PROCESSING_ATTEMPTS))
     try:
         with default_storage.open(design.original_key, "rb") as original:
-            processed = imaging.process_image(original, thumbnail_sizes=THUMBNAIL_SIZES)
-    except imaging.ImageRejected as refusal:
+            processed = processing.process_image(original, thumbnail_sizes=THUMBNAIL_SIZES)
+    except inspection.ImageRejected as refusal:
         return _finish(design, now=now, status=Design.Status.FAILED, error=str(refusal))
 
     for thumbnail in processed.thumbnails:

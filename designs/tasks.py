@@ -1,5 +1,6 @@
 """Worker entry points: ids in, one service call, nothing else."""
 
+from core.tasks import Periodic
 from designs import services
 
 
@@ -9,3 +10,6 @@ def process_design(design_id):
 
 def sweep_stale_designs():
     return services.design_sweep_stale()
+
+
+PERIODIC = [Periodic("designs: re-enqueue stale designs", sweep_stale_designs, minutes=1)]

@@ -4,9 +4,9 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
+from core.api import api_view, json_body
 from marketplace import services
 from marketplace.models import Listing
-from project.api import api_view, json_body
 
 
 def listing_json(listing):

@@ -5,7 +5,7 @@ Plain values in, plain values out: no models here.
 
 from dataclasses import dataclass
 
-from project import resilience
+from core import resilience
 
 SERVICE = "marketplace"
 

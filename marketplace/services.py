@@ -14,12 +14,12 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
+from core import resilience
+from core.api import ApiError
+from core.tasks import enqueue, enqueue_each
 from designs.models import Design
 from marketplace import client, vault
 from marketplace.models import Listing, ShopConnection
-from project import resilience
-from project.api import ApiError
-from project.tasks import enqueue, enqueue_each
 
 logger = logging.getLogger(__name__)
 

@@ -1,5 +1,6 @@
 """Worker entry points: ids in, one service call, nothing else."""
 
+from core.tasks import Periodic
 from marketplace import services
 
 
@@ -14,3 +15,6 @@ def refresh_token(connection_id):
 def sweep_listings():
     """Every minute: resume due and stale listings, and renew access tokens that lapse soon."""
     return {"listings": services.listing_sweep(), "tokens": services.shop_refresh_expiring_tokens()}
+
+
+PERIODIC = [Periodic("marketplace: resume listings, refresh tokens", sweep_listings, minutes=1)]

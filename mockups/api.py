@@ -2,38 +2,11 @@
 
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
 
+from core.api import api_view, json_body
 from mockups import services
-from mockups.models import MOCKUP_PREVIEW_SIDE, TEMPLATE_PREVIEW_SIDE, GarmentTemplate, Mockup
-from project.api import api_view, json_body
-
-
-def mockup_image_url(mockup, size=None):
-    """URL of a ready mockup's image (full size, or the MOCKUP_PREVIEW_SIDE preview), or None before it is ready."""
-    if mockup.status != Mockup.Status.READY or not mockup.image_key:
-        return None
-    if size is None:
-        return reverse("mockups_api:mockup_image", kwargs={"digest": mockup.image_digest})
-    return reverse("mockups_api:mockup_preview", kwargs={"digest": mockup.image_digest, "size": size})
-
-
-def mockup_preview_url(mockup):
-    return mockup_image_url(mockup, MOCKUP_PREVIEW_SIDE)
-
-
-def template_preview_url(template):
-    return reverse("mockups_api:template_preview", kwargs={"sha256": template.photo_sha256,
-                                                           "size": TEMPLATE_PREVIEW_SIDE})
-
-
-def template_photo_url(template):
-    extension = template.photo_key.rsplit(".", 1)[1]
-    return reverse("mockups_api:template_photo", kwargs={"sha256": template.photo_sha256, "extension": extension})
-
-
-def status_url(mockup):
-    return reverse("mockups_api:mockup_status", kwargs={"mockup_id": mockup.pk})
+from mockups.models import GarmentTemplate, Mockup
+from mockups.selectors import mockup_image_url, status_url, template_photo_url, template_preview_url
 
 
 @api_view("POST")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
-from mockups.compositing import PrintArea
+from imaging.compositing import PrintArea
 
 SIZE = (1200, 1400)  # px: a typical product photo, portrait
 FOLD_BLUR = 20  # px: folds this soft read as cloth, not as stripes

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from mockups import compositing
+from imaging import compositing
 
 PHOTO_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 TEMPLATE_PREVIEW_SIDE = 240  # px, longest side: picker buttons are ~110 CSS px, sharp on 2x screens

@@ -12,11 +12,12 @@ from django.db.models import F
 from django.utils import timezone
 from PIL import Image
 
-from designs import imaging
+from core.api import ApiError
+from core.storage import store
+from core.tasks import enqueue, enqueue_each, reenqueue_stale
 from designs.models import THUMBNAIL_SIZES, Design, thumbnail_key
 from designs.services import sha256_of
-from designs.storage import store
-from mockups import compositing
+from imaging import compositing, inspection, processing
 from mockups.models import (
     MOCKUP_PREVIEW_SIDE,
     TEMPLATE_PREVIEW_SIDE,
@@ -28,8 +29,6 @@ from mockups.models import (
     template_photo_key,
     template_preview_key,
 )
-from project.api import ApiError
-from project.tasks import enqueue, enqueue_each, reenqueue_stale
 
 logger = logging.getLogger(__name__)
 
@@ -69,16 +68,16 @@ def inspect_template_photo(photo_file):
     orientation: browsers show those turned upright, so a print area measured on the screen would be misplaced.
     """
     try:
-        info = imaging.inspect_upload(photo_file, max_bytes=TEMPLATE_MAX_BYTES, max_pixels=TEMPLATE_MAX_PIXELS)
+        info = inspection.inspect_upload(photo_file, max_bytes=TEMPLATE_MAX_BYTES, max_pixels=TEMPLATE_MAX_PIXELS)
         with Image.open(photo_file, formats=[info.format]) as photo:
-            orientation = photo.getexif().get(imaging.EXIF_ORIENTATION, 1)
-    except imaging.ImageRejected as refusal:
+            orientation = photo.getexif().get(processing.EXIF_ORIENTATION, 1)
+    except inspection.ImageRejected as refusal:
         raise MockupError(MESSAGES["bad_photo"].format(reason=refusal), details={"photo": [str(refusal)]}) from None
     except (OSError, ValueError, SyntaxError):
         orientation = 1  # a damaged EXIF block; the pixels are checked when the preview is made
     finally:
         photo_file.seek(0)
-    if orientation in imaging.ORIENTATION_TRANSPOSE:
+    if orientation in processing.ORIENTATION_TRANSPOSE:
         reason = MESSAGES["rotated"]
         raise MockupError(MESSAGES["bad_photo"].format(reason=reason), details={"photo": [reason]})
     return info
@@ -238,7 +237,7 @@ def _open_image(key, what):
     except FileNotFoundError:
         raise MockupError(MESSAGES["source_missing"].format(what=what)) from None
     try:
-        image = Image.open(io.BytesIO(data), formats=list(imaging.ACCEPTED_FORMATS))
+        image = Image.open(io.BytesIO(data), formats=list(inspection.ACCEPTED_FORMATS))
         image.load()
         return image
     except (OSError, ValueError, SyntaxError) as error:

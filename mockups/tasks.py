@@ -1,5 +1,6 @@
 """Worker entry points: ids in, one service call, nothing else."""
 
+from core.tasks import Periodic
 from mockups import services
 
 
@@ -13,3 +14,6 @@ def requeue_template_mockups(template_id):
 
 def sweep_stale_mockups():
     return services.mockup_sweep_stale()
+
+
+PERIODIC = [Periodic("mockups: re-enqueue stale mockups", sweep_stale_mockups, minutes=1)]

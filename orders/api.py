@@ -3,11 +3,11 @@
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
 
+from core.api import api_view, error_response, json_body
 from designs.links import thumbnail_url
 from orders import services
 from orders import stats as order_stats
 from orders.models import Order, Product
-from project.api import api_view, error_response, json_body
 
 
 @api_view("GET", login_required=False)

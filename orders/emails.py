@@ -9,9 +9,9 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from core.db import lock_rows
+from core.tasks import enqueue, enqueue_each
 from orders.models import OrderEvent, OutgoingMail
-from project.db import lock_rows
-from project.tasks import enqueue, enqueue_each
 
 logger = logging.getLogger(__name__)
 

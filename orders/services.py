@@ -11,11 +11,11 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.api import ApiError
 from designs.models import Design
 from orders.emails import mail_queue
 from orders.models import Order, OrderEvent, OrderItem, OrderNumber, Product
 from orders.stats import stats_record
-from project.api import ApiError
 
 MAX_ITEMS = 50  # lines per order
 MAX_QUANTITY = 5000  # garments per line: more is a phone call, not a web order

@@ -8,10 +8,10 @@ from django.db import connection, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
+from core.routers import reporting_reads
+from core.tasks import broker
 from designs.models import Design
 from orders.models import DailyOrderStats, Order
-from project.routers import reporting_reads
-from project.tasks import broker
 
 CACHE_KEY = "orders:dashboard"
 CACHE_SECONDS = 60  # writes invalidate it at once; this only bounds staleness of the day boundaries

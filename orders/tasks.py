@@ -1,5 +1,6 @@
 """Worker entry points: ids in, one service call, nothing else."""
 
+from core.tasks import Periodic
 from orders import emails
 
 
@@ -9,3 +10,6 @@ def send_mail(mail_id):
 
 def sweep_outgoing_mail():
     return emails.mail_sweep()
+
+
+PERIODIC = [Periodic("orders: send queued mail", sweep_outgoing_mail, minutes=1)]

@@ -9,7 +9,7 @@ from django.db import connections
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
-from project.tasks import broker
+from core.tasks import broker
 
 logger = logging.getLogger(__name__)
 

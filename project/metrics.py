@@ -127,9 +127,9 @@ def _gauge(name, help_text, label, counts):
 def _database_lines():
     from django_q.models import Task
 
+    from core.tasks import broker
     from designs.models import Design
     from orders.models import OutgoingMail
-    from project.tasks import broker
 
     designs = dict(Design.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
     mails = dict(OutgoingMail.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
@@ -143,7 +143,7 @@ def _database_lines():
                   f"threadline_queue_depth {depth}"]
     except Exception:
         logger.warning("metrics: broker unavailable")
-    # The last TASK_RESULTS_KEPT successes (project.tasks.prune_task_results) and every failure: a window of recent
+    # The last TASK_RESULTS_KEPT successes (core.tasks.prune_task_results) and every failure: a window of recent
     # tasks, enough for rates and durations.
     recent = (Task.objects.values("func", "success")
               .annotate(n=Count("id"), seconds=Avg(F("stopped") - F("started"))))
@@ -161,7 +161,7 @@ def _database_lines():
 
 def _breaker_lines():
     try:
-        from project.resilience import breaker_states
+        from core.resilience import breaker_states
     except ImportError:
         return []
     codes = {"closed": 0, "half-open": 1, "open": 2}

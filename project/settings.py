@@ -51,9 +51,8 @@ DB_POOL_MAX = env_int("DB_POOL_MAX", 8)
 REDIS_URL = env_str("REDIS_URL")
 Q_BROKER = env_str("Q_BROKER", "redis" if REDIS_URL else "orm")
 Q_WORKERS = env_int("Q_WORKERS", 2)
-# Workers yield the CPU to web requests on a shared host (0: off). 19, the lowest priority: under `bench load` at 10
-# the workers still took 0.24-0.58 of 2 saturated cores in the seconds when pages queued (the slowest page's p95
-# 113-150 ms in 4 runs); at 19, 76-115 ms in 7 runs on a VM of the same speed.
+# Task workers' niceness, so that page requests on a shared host come first (0: leave it). 19, the lowest: at 10 the
+# workers still took cores from queued page requests under `python -m bench load`.
 Q_WORKER_NICE = env_int("Q_WORKER_NICE", 19)
 STORAGE_URL = env_str("STORAGE_URL")
 EMAIL_URL = env_str("EMAIL_URL")
@@ -83,6 +82,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_q",
+    "core",
+    "ops",
     "project",
     "designs",
     "orders",
@@ -149,7 +150,7 @@ if DATABASE_URL:
         DATABASES["replica"] = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=0, conn_health_checks=True)
         DATABASES["replica"].setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": DB_POOL_MAX}
         DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
-        DATABASE_ROUTERS = ["project.routers.ReportingReplicaRouter"]
+        DATABASE_ROUTERS = ["core.routers.ReportingReplicaRouter"]
 else:
     DATABASES = {
         "default": {
@@ -261,7 +262,7 @@ def storage_from_url(url):
             "known_host_file": query.get("known_hosts"),
             "interactive": False,
         }
-        return {"BACKEND": "designs.storage.ContentAddressedSFTPStorage", "OPTIONS": options}
+        return {"BACKEND": "core.patches.sftp_storage.ContentAddressedSFTPStorage", "OPTIONS": options}
     raise ValueError(f"STORAGE_URL scheme {parts.scheme!r} is not supported (use s3:// or sftp://)")
 
 
@@ -295,7 +296,7 @@ if EMAIL_URL:
     EMAIL_USE_SSL = _mail.scheme == "smtps" or _mail_query.get("ssl", "0") in {"1", "true", "yes"}
     EMAIL_TIMEOUT = 10
 else:
-    EMAIL_BACKEND = "project.mail.ConsoleAndFileBackend"
+    EMAIL_BACKEND = "core.mail.ConsoleAndFileBackend"
     EMAIL_FILE_PATH = VAR_DIR / "mail"
 
 # --- Auth -------------------------------------------------------------------------------------------------------
@@ -311,9 +312,7 @@ LOGOUT_REDIRECT_URL = "/"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
-# English only. Django's translation machinery looks the active language up through asgiref's Local a few hundred
-# times per page (every date, number and admin string): off, the customer order list took 9.3 ms of CPU instead of
-# 15.8, the design page 7.4 instead of 11.1 (in-process, 10^5 orders). The text is the same English either way.
+# English only: the translation machinery's active-language lookups cost ~40% of a customer page's CPU for nothing.
 USE_I18N = False
 USE_TZ = True
 

@@ -53,8 +53,7 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    run_id = settings.TEST_RUN_ID
-    shutil.rmtree(Path(settings.VAR_DIR) / f"test-media-{run_id}", ignore_errors=True)
+    shutil.rmtree(settings.VAR_DIR, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

@@ -1,10 +1,17 @@
 """Test settings: production settings with test-only relaxations, each with its reason."""
 
 import os
+import tempfile
 import uuid
 
-from project.settings import *  # noqa: F403
-from project.settings import CACHES, DATABASES, Q_CLUSTER, VAR_DIR
+# Everything a run writes (databases, media, mail, demo logins) goes to a folder of its own, never the developer's
+# var/; worker processes started by the tests inherit it through the environment. conftest removes it afterwards.
+if "THREADLINE_TEST_VAR" not in os.environ:
+    os.environ["THREADLINE_TEST_VAR"] = tempfile.mkdtemp(prefix="threadline-test-")
+os.environ["VAR_DIR"] = os.environ["THREADLINE_TEST_VAR"]
+
+from project.settings import *  # noqa: E402, F403
+from project.settings import CACHES, DATABASES, Q_CLUSTER, VAR_DIR  # noqa: E402
 
 # Tests talk plain HTTP to a live server.
 SECURE_SSL_REDIRECT = False

@@ -1,8 +1,8 @@
 from django import template
 
-from mockups.api import mockup_image_url, mockup_preview_url, status_url, template_preview_url
-from mockups.compositing import fitted_size
+from imaging.compositing import fitted_size
 from mockups.models import MOCKUP_PREVIEW_SIDE, TEMPLATE_PREVIEW_SIDE, GarmentTemplate, Mockup
+from mockups.selectors import mockup_image_url, mockup_preview_url, status_url, template_preview_url
 
 register = template.Library()
 

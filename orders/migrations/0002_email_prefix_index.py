@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from project.migration_ops import RunSQLOnPostgres
+from core.migration_ops import RunSQLOnPostgres
 
 
 class Migration(migrations.Migration):

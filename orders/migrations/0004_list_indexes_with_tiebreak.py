@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.db import migrations, models
 
-from project.migration_ops import AddIndexConcurrentlyWherePossible
+from core.migration_ops import AddIndexConcurrentlyWherePossible
 
 
 class Migration(migrations.Migration):

@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from project.migration_ops import RunSQLOnPostgres
+from core.migration_ops import RunSQLOnPostgres
 
 # Every column of the order itself, which is what the admin list selects.
 LIST_COLUMNS = "created_at, id, number, customer_id, email, name, status, item_count, total, updated_at"

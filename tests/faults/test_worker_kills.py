@@ -1,7 +1,7 @@
 """A real cluster works through a 100-file batch while its workers, and once the whole cluster, are SIGKILLed.
 
 Every design ends in a final status exactly once and the batch counters agree with the rows. Killing an idle worker
-used to stop django-q2's cluster for good (the worker died holding the task queue's lock: project/taskqueue.py); the
+used to stop django-q2's cluster for good (the worker died holding the task queue's lock: core/patches/django_q2.py); the
 last step kills idle workers on purpose and checks that the cluster still takes tasks.
 """
 
@@ -18,9 +18,9 @@ from django_q.brokers import get_broker
 from django_q.models import Task
 from django_q.tasks import async_task
 
+from core.patches.django_q2 import ProcessLock, RobustQueue
 from designs import services
 from designs.models import Design, UploadBatch
-from project.taskqueue import ProcessLock, RobustQueue
 from tests.conftest import design_image, encode, upload_file, wait_for
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.django_db(transaction=True)]

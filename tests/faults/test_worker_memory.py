@@ -9,8 +9,8 @@ from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.db import connection
 
+from core.storage import store
 from designs.models import Design, original_key
-from designs.storage import store
 from tests.conftest import design_image, encode
 from tests.faults.conftest import run_django
 

@@ -40,7 +40,7 @@ def fake_marketplace():
 @pytest.fixture(autouse=True)
 def marketplace_settings(settings, fake_marketplace):
     """The marketplace service with quick timeouts, the fake allowed, and a closed breaker before and after."""
-    from project import resilience
+    from core import resilience
 
     settings.OUTSIDE_SERVICES = {**settings.OUTSIDE_SERVICES, "marketplace": dict(QUICK)}
     settings.MARKETPLACE_URLS = [fake_marketplace.url]
@@ -51,7 +51,7 @@ def marketplace_settings(settings, fake_marketplace):
 
 def quick_service(**overrides):
     """An OutsideService of its own (own breaker, own name) with the quick settings, for resilience tests."""
-    from project.resilience import OutsideService
+    from core.resilience import OutsideService
 
     return OutsideService(f"test-{uuid.uuid4().hex[:8]}", **{**QUICK, **overrides})
 

@@ -9,9 +9,9 @@ import requests
 from django.db import connection
 from django.utils import timezone
 
+from core import resilience
 from marketplace import services, vault
 from marketplace.models import Listing, ShopConnection
-from project import resilience
 from tests.marketplace.conftest import API_KEY, API_SECRET, FixedJitter, create_design
 
 pytestmark = pytest.mark.django_db
@@ -289,6 +289,6 @@ def test_an_answer_that_is_not_a_listing_fails_without_retrying(listing, fake_ma
 
 def test_the_sweeper_runs_every_minute():
     from marketplace.tasks import sweep_listings
-    from project.schedules import periodic_tasks
+    from ops.schedules import periodic_tasks
 
     assert [periodic.minutes for periodic in periodic_tasks() if periodic.func is sweep_listings] == [1]

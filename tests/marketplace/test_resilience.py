@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from project import resilience
-from project.resilience import RequestRejected, ServiceUnavailable, TransientError
+from core import resilience
+from core.resilience import RequestRejected, ServiceUnavailable, TransientError
 from tests.conftest import REPO
 from tests.marketplace.conftest import QUICK, quick_service
 
@@ -202,7 +202,7 @@ def test_the_breaker_state_is_shared_with_other_processes_through_redis(fake_mar
 
     snippet = (
         "import django; django.setup()\n"
-        "from project.resilience import ServiceUnavailable, breaker_state, service\n"
+        "from core.resilience import ServiceUnavailable, breaker_state, service\n"
         "print(breaker_state('marketplace'))\n"
         "try:\n"
         f"    service('marketplace').request('GET', '{fake_marketplace.url}/v1/listings/x')\n"

@@ -11,7 +11,8 @@ from django.utils import timezone
 from PIL import Image, ImageChops
 
 from designs.models import Design
-from mockups import compositing, services
+from imaging import compositing
+from mockups import services
 from mockups.models import GarmentTemplate, Mockup
 from tests.mockups.conftest import AREA, PHOTO_SIZE, garment_photo, make_template, processed_design
 

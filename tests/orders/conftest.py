@@ -55,7 +55,7 @@ def design(user):
 def enqueued(monkeypatch):
     """Tasks handed to the broker, as (dotted path, args), instead of sending them: run on-commit work to fill it."""
     calls = []
-    monkeypatch.setattr("project.tasks.async_task", lambda path, *args, **kwargs: calls.append((path, args)))
+    monkeypatch.setattr("core.tasks.async_task", lambda path, *args, **kwargs: calls.append((path, args)))
     return calls
 
 

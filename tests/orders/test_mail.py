@@ -12,11 +12,11 @@ from django_q.brokers import get_broker
 from django_q.models import Task
 from django_q.tasks import async_task
 
+from core.tasks import task_path
 from orders import emails, services
 from orders import models as orders_models
 from orders.models import Order, OrderEvent, OutgoingMail
 from orders.tasks import send_mail, sweep_outgoing_mail
-from project.tasks import task_path
 from tests.conftest import wait_for
 from tests.orders.conftest import line, sends
 

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test import override_settings
 from django_q.models import Schedule
 
-from project.schedules import periodic_tasks
+from ops.schedules import periodic_tasks
 
 pytestmark = pytest.mark.django_db
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -40,7 +40,7 @@ def test_healthz_names_the_failing_service(client, settings, tmp_path):
     blocked = tmp_path / "not-a-directory"
     blocked.write_text("a file where the storage folder should be")
     settings.STORAGES = {**settings.STORAGES, "default": {
-        "BACKEND": "designs.storage.ContentAddressedSFTPStorage",
+        "BACKEND": "core.patches.sftp_storage.ContentAddressedSFTPStorage",
         "OPTIONS": {"host": "127.0.0.1", "params": {"port": 1, "timeout": 1, "username": "nobody"}, "root_path": "/"},
     }}
     response = client.get("/healthz")
@@ -148,7 +148,7 @@ def test_old_task_results_are_pruned_to_the_newest_successes():
     from django.utils import timezone
     from django_q.models import Task
 
-    from project.tasks import prune_task_results
+    from ops.tasks import prune_task_results
 
     start = timezone.now()
     for n in range(5):

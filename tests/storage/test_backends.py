@@ -12,10 +12,11 @@ from django.core.files.storage import InMemoryStorage, default_storage, storages
 from PIL import Image
 from storages.backends.s3 import S3Storage
 
+from core import storage as design_storage
+from core.patches import sftp_storage
+from core.patches.sftp_storage import ContentAddressedSFTPStorage
 from designs import services
-from designs import storage as design_storage
 from designs.models import THUMBNAIL_SIZES, Design, original_key, thumbnail_key
-from designs.storage import ContentAddressedSFTPStorage
 from tests.conftest import design_image, encode, upload_file
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]  # starts real servers
@@ -302,7 +303,7 @@ def test_an_sftp_server_that_stops_answering_times_out_and_is_reconnected(backen
     import os
     import signal
 
-    monkeypatch.setattr(design_storage, "SFTP_REQUEST_TIMEOUT_S", 1)
+    monkeypatch.setattr(sftp_storage, "SFTP_REQUEST_TIMEOUT_S", 1)
     storage = storages["default"]
     connected, frozen, outcome = threading.Event(), threading.Event(), {}
 

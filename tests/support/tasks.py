@@ -13,11 +13,3 @@ def worker_niceness():
 
     return os.getpriority(os.PRIO_PROCESS, 0)
 
-
-def worker_session_niceness():
-    """The nice value of the worker's scheduling group (Linux autogroup), or None where there are none."""
-    try:
-        with open("/proc/self/autogroup") as group:
-            return int(group.read().split()[-1])
-    except FileNotFoundError:
-        return None

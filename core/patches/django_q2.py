@@ -1,19 +1,13 @@
 """django-q2's cluster made to survive the sudden death of a worker (OOM killer, SIGKILL, a crash in C code).
 
-The cluster's processes share a task queue, a result queue and a timer per worker, all guarded by multiprocessing
-locks, which are semaphores: a process killed while holding one keeps it forever. An idle worker holds the task
-queue's read lock while it waits for its next task, so killing it left every other worker, and the one the guard
-started in its place, waiting on that lock: the cluster stopped taking tasks (django-q2 issue #23, measured here
-with one SIGKILL). A worker killed while it held its own timer's lock froze the guard itself.
-
-`install()` swaps those locks for fcntl record locks, which belong to a process and are released by the kernel
-when it dies, and the queues' pipes for packet sockets (see PacketConnection). django-q2's queues and guard work as
-before.
-
-It also lowers the CPU priority of workers (Q_WORKER_NICE): image tasks are CPU-bound, and on a host that also
-serves pages a worker at full priority doubled page latency whenever a batch was processing. A design ready 50 ms
-later is fine; a page 50 ms slower is not.
+The cluster's queues and worker timers are guarded by multiprocessing locks, which are semaphores: a worker killed
+while holding one keeps it forever, and the whole cluster stops taking tasks. `install()` swaps them for fcntl
+record locks, which the kernel releases when their holder dies, and the queues' pipes for packet sockets.
 """
+# START: PATCHES django-q2 1.11.1: django_q.cluster.Queue and .Value, and the lock and pipe attributes of
+# django_q.queues.Queue (multiprocessing's). Upstream: django-q2 issue #23, "When the next-in-line worker dies, the
+# entire cluster stops processing tasks". Re-read this module on every django-q2 upgrade: core.patches.check_patches
+# fails at start-up when a name it replaces is gone.
 
 import errno
 import multiprocessing
@@ -24,7 +18,6 @@ import tempfile
 import threading
 import time
 
-from django.conf import settings
 from django_q import queues as django_q_queues
 
 try:
@@ -32,6 +25,7 @@ try:
 except ImportError:  # not a POSIX system: django-q2's own locks stay
     fcntl = None
 
+VERSIONS = {"django-q2": "1.11.1"}  # what this module was written against
 POLL_S = 0.01  # between tries of a lock acquired with a timeout
 SOCKET_BUFFER_BYTES = 4 * 1024 * 1024  # the largest queue message (capped by the kernel's net.core.wmem_max)
 
@@ -163,56 +157,28 @@ def robust_value(typecode, value):
     return multiprocessing.Value(typecode, value, lock=ProcessLock())
 
 
-def lower_worker_priority(**signal_kwargs):
-    """When a worker starts: give it the configured niceness (raising one's own needs no rights)."""
-    niceness = settings.Q_WORKER_NICE
-    if niceness and os.getpriority(os.PRIO_PROCESS, 0) < niceness:
-        os.setpriority(os.PRIO_PROCESS, 0, niceness)
-    if niceness and cluster_leads_its_session():
-        lower_session_priority(niceness)
+def missing_names():
+    """The names this module replaces that django-q2 (or multiprocessing under it) no longer has."""
+    from django_q import cluster
 
-
-def cluster_leads_its_session():
-    """True when the session's leader is the qcluster command itself (systemd, setsid, a supervisor): then every
-    process of the session is the cluster's. Not when it was started from a shell, whose session holds more."""
+    missing = [f"django_q.cluster.{name}" for name in ("Queue", "Value") if not hasattr(cluster, name)]
+    queue = django_q_queues.Queue()
     try:
-        with open(f"/proc/{os.getsid(0)}/cmdline", "rb") as leader:
-            return b"qcluster" in leader.read()
-    except OSError:
-        return False
-
-
-def lower_session_priority(niceness):
-    """Linux gives each session a scheduling group of its own (autogroup), and a nice value only weighs within its
-    group: against the web's session, a worker at nice 10 still took an equal share of the CPU. Under `bench load`
-    on 2 cores the two workers took up to 0.5 cores while requests queued. The group's own nice value
-    (/proc/self/autogroup) weighs between groups. Nothing to do where there are no autogroups (a cgroup's cpu
-    weight, e.g. systemd's CPUWeight=, then decides)."""
-    for _ in range(3):  # the kernel takes one change per group every 100 ms; the cluster's other workers race us
-        try:
-            with open("/proc/self/autogroup", "r+") as group:
-                if int(group.read().split()[-1]) >= niceness:
-                    return
-                group.seek(0)
-                group.write(str(niceness))
-            return
-        except FileNotFoundError:
-            return
-        except OSError as error:
-            if error.errno != errno.EAGAIN:
-                return
-            time.sleep(0.11)
+        missing += [f"django_q.queues.Queue().{name}" for name in ("_reader", "_writer", "_rlock", "_wlock", "_reset")
+                    if not hasattr(queue, name)]
+        if not hasattr(getattr(queue, "size", None), "count"):
+            missing.append("django_q.queues.Queue().size.count")
+    finally:
+        queue.close()
+    return missing
 
 
 def install():
-    """Make django-q2's cluster build its queues and worker timers with process-robust locks, and run its workers
-    at a lower CPU priority (idempotent)."""
-    from django_q.signals import post_spawn
-
-    post_spawn.connect(lower_worker_priority, dispatch_uid="threadline-worker-priority")
+    """Make django-q2's cluster build its queues and worker timers with process-robust locks (idempotent)."""
     if fcntl is None:
         return
     from django_q import cluster
 
     cluster.Queue = RobustQueue
     cluster.Value = robust_value
+# END: PATCHES django-q2

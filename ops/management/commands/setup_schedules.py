@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand
 from django_q.models import Schedule
 
-from project.schedules import periodic_tasks
-from project.tasks import task_path
+from core.tasks import task_path
+from ops.schedules import periodic_tasks
 
 
 class Command(BaseCommand):

@@ -1,4 +1,4 @@
-"""designs.imaging: upload checks, one-decode processing, hashes that survive real variants."""
+"""imaging:  upload checks, one-decode processing, hashes that survive real variants."""
 
 import io
 import random
@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageEnhance, ImageFile, ImageFilter, ImageFont
 
-from designs.imaging import MESSAGES, ImageInfo, ImageRejected, inspect_upload, process_image
 from designs.similarity import COLOUR_MAX_DISTANCE, colour_distance, hamming
+from imaging.inspection import MESSAGES, ImageInfo, ImageRejected, inspect_upload
+from imaging.processing import process_image
 
 MAX_BYTES = 50_000_000
 MAX_PIXELS = 60_000_000
@@ -390,7 +391,7 @@ def test_reducing_does_not_leak_hidden_colour_into_visible_pixels():
 
 @pytest.mark.parametrize("factor", [2, 3, 5])
 def test_the_fast_reduction_matches_pillows_premultiplied_one_on_every_visible_pixel(factor):
-    from designs.imaging import _reduce_premultiplied
+    from imaging.processing import _reduce_premultiplied
 
     image = make_design(size=(601, 722), hidden=(0, 255, 0))  # soft edges, sides not multiples of the factor
     expected, reduced = np.asarray(image.reduce(factor)), np.asarray(_reduce_premultiplied(image, factor))
@@ -533,7 +534,7 @@ def test_a_print_size_transparent_png_is_processed_within_300_mb(tmp_path):
     # A fresh interpreter, so the peak is process_image's alone (plus the imports a worker has anyway). VmHWM,
     # not ru_maxrss: a child's ru_maxrss starts at the RSS its parent had when it forked.
     script = (
-        "import sys; from designs.imaging import process_image; process_image(open(sys.argv[1], 'rb')); "
+        "import sys; from imaging.processing import process_image; process_image(open(sys.argv[1], 'rb')); "
         "print(next(line.split()[1] for line in open('/proc/self/status') if line.startswith('VmHWM:')))"
     )
     peak_kib = subprocess.run([sys.executable, "-c", script, str(path)], cwd=PROJECT_ROOT, check=True,

@@ -40,10 +40,3 @@ def test_a_real_cluster_completes_200_tasks(qcluster, user):
     async_task("tests.support.tasks.worker_niceness", group="niceness")
     wait_for(lambda: Task.objects.filter(group="niceness").exists(), timeout=30, message="the niceness task")
     assert Task.objects.get(group="niceness").result >= settings.Q_WORKER_NICE > 0
-    # ... and so does its session's scheduling group, since the cluster leads its session here (as under systemd):
-    # a nice value alone weighs nothing against another session's processes.
-    async_task("tests.support.tasks.worker_session_niceness", group="session-niceness")
-    wait_for(lambda: Task.objects.filter(group="session-niceness").exists(), timeout=30, message="the group's nice")
-    session_niceness = Task.objects.get(group="session-niceness").result
-    if session_niceness is not None:  # None: a kernel without autogroups
-        assert session_niceness >= settings.Q_WORKER_NICE

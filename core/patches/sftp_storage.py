@@ -1,24 +1,24 @@
-"""Storage access for designs: content-addressed writes, concurrent uploads over reused connections."""
+"""SFTP storage for STORAGE_URL=sftp://...: django-storages' SFTPStorage made safe to run in production.
 
-import logging
+Host keys are checked (django-storages trusts whoever answers first), each request times out, a dropped connection
+is opened again, one connection per thread (paramiko's client deadlocks when threads share it), and keys are written
+in place (they name their content).
+"""
+# START: PATCHES django-storages 1.14.6 (SFTPStorage._connect, _mkdir, _open, _ssh, _sftp, _remote_path) and
+# paramiko 5.1.0 (SFTPClient._read_all, _write_all). Upstream: django-storages issue 118 (unknown host keys are
+# added without a check) and paramiko issues 718 and 1836 (SFTPClient is not thread-safe). Re-read this module on
+# every upgrade of either: core.patches.check_patches fails at start-up when a name it overrides is gone.
+
 import os
 import stat
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import paramiko
 from django.core.files.base import File
-from django.core.files.storage import default_storage, storages
-from storages.backends.s3 import S3Storage
 from storages.backends.sftpstorage import SFTPStorage
 
-logger = logging.getLogger(__name__)
-
+VERSIONS = {"django-storages": "1.14.6", "paramiko": "5.1.0"}  # what this module was written against
 SFTP_REQUEST_TIMEOUT_S = 30  # one SFTP request (a 32 KB chunk, a stat): a server that takes longer has stopped
-S3_UPLOAD_THREADS = 4  # concurrent PUTs per web process; each thread keeps its own S3 connection (django-storages)
-
-# Module-level, so the threads, and with them S3's per-thread connections, outlive a request.
-_upload_pool = ThreadPoolExecutor(max_workers=S3_UPLOAD_THREADS, thread_name_prefix="storage-upload")
 
 
 class _SFTPSession:
@@ -142,33 +142,9 @@ class ContentAddressedSFTPStorage(SFTPStorage):
         return File(self.sftp.open(self._remote_path(name), "rb"), name=name)
 
 
-def store(key, content):
-    """Write `content` (a file object) under `key`, replacing whatever is there; returns the key."""
-    saved = default_storage.save(key, content)
-    if saved != key:
-        raise RuntimeError(f"storage renamed {key!r} to {saved!r}; content-addressed keys must be kept")
-    return saved
-
-
-def store_many(items):
-    """Store [(key, file)] and return {key: None or the exception}: one failed file must not sink the batch.
-
-    Concurrent on S3 over reused connections; sequential over one connection otherwise (SFTP's client is not
-    thread-safe, and a local disk gains nothing from threads).
-    """
-    if isinstance(storages["default"], S3Storage):
-        futures = {key: _upload_pool.submit(store, key, content) for key, content in items}
-        outcomes = {key: future.exception() for key, future in futures.items()}
-        for key, error in outcomes.items():
-            if error is not None:
-                logger.error("could not store %s: %s", key, error)
-        return outcomes
-    outcomes = {}
-    for key, content in items:
-        try:
-            store(key, content)
-            outcomes[key] = None
-        except Exception as error:
-            logger.exception("could not store %s", key)
-            outcomes[key] = error
-    return outcomes
+def missing_names():
+    """The names this module overrides that django-storages or paramiko no longer has."""
+    wanted = [(SFTPStorage, name) for name in ("_connect", "_mkdir", "_open", "_remote_path", "close", "sftp")]
+    wanted += [(paramiko.SFTPClient, name) for name in ("_read_all", "_write_all", "from_transport", "get_channel")]
+    return [f"{owner.__module__}.{owner.__qualname__}.{name}" for owner, name in wanted if not hasattr(owner, name)]
+# END: PATCHES django-storages and paramiko

@@ -6,9 +6,11 @@ found out once and then fails fast everywhere instead of tying up each worker fo
 local-memory cache the breaker is per process, which is all the embedded default needs. If Redis itself is down the
 cache answers nothing (IGNORE_EXCEPTIONS) and the breaker reads as closed: calls still have their timeouts.
 
-The breaker is small and written here rather than taken from pybreaker: pybreaker keeps its state machine in the
-process and lets every caller through while half-open; here the state is three cache keys changed only with atomic
-operations (`add`, `incr`), and half-open admits a single probe across all processes (a lease taken with `add`).
+Why not pybreaker: it does ship a Redis state storage (CircuitRedisStorage), but that talks to a redis client of its
+own rather than the Django cache, so the embedded default (no Redis) would need a second set-up and a Redis outage
+would raise instead of degrading; and its half-open state lets through every caller that reads it. Here the state is
+three cache keys changed only with atomic operations (`add`, `incr`), and half-open admits a single probe across
+all processes (a lease taken with `add`).
 """
 
 import email.utils

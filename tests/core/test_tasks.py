@@ -1,8 +1,8 @@
-"""project.tasks.enqueue: after the commit, over the process's one broker."""
+"""core.tasks.enqueue: after the commit, over the process's one broker."""
 
 import pytest
 
-from project.tasks import broker, enqueue
+from core.tasks import broker, enqueue
 from tests.support.tasks import count_users_plus
 
 pytestmark = pytest.mark.django_db

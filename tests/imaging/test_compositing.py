@@ -3,7 +3,7 @@
 import pytest
 from PIL import Image
 
-from mockups.compositing import PrintArea, area_problems, fit_in_area, render_mockup
+from imaging.compositing import PrintArea, area_problems, fit_in_area, render_mockup
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,11 @@
-"""The one way to enqueue a task (after the surrounding transaction commits), and the task queue's housekeeping."""
+"""The one way to enqueue a task (after the surrounding transaction commits), and what every app's tasks share."""
 
 import functools
 import logging
+import os
+from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django_q.brokers import get_broker
 from django_q.tasks import async_task
@@ -63,19 +66,18 @@ def reenqueue_stale(stale, func, *, now, group, limit=500):
     return len(ids)
 
 
-TASK_RESULTS_KEPT = 1000  # successful task results kept for /metrics and the admin; failures are all kept
+@dataclass(frozen=True)
+class Periodic:
+    """A task run every `minutes` by the cluster's scheduler; each app lists its own in `<app>.tasks.PERIODIC`."""
+
+    name: str
+    func: object  # the task callable itself, so a renamed task fails at import time
+    minutes: int
 
 
-def prune_task_results(keep=TASK_RESULTS_KEPT):
-    """Delete successful task results beyond the newest `keep`; returns how many went. Runs every minute.
-
-    Stands in for django-q2's save_limit, whose monitor loads and unpickles every kept result to save one more:
-    with 1000 kept that cost ~20 ms of CPU per task, a quarter of a core under `python -m bench load` (py-spy).
-    """
-    from django_q.models import Success
-
-    newest_dropped = Success.objects.order_by("-stopped").values_list("stopped", flat=True)[keep : keep + 1]
-    if not newest_dropped:
-        return 0
-    deleted, _ = Success.objects.filter(stopped__lte=newest_dropped[0]).delete()
-    return deleted
+def lower_worker_priority(**signal_kwargs):
+    """When a task worker starts (django-q2's post_spawn): nice it to Q_WORKER_NICE, so that page requests on the
+    same host come first. Production may set the priority from its service manager instead (systemd Nice=)."""
+    niceness = settings.Q_WORKER_NICE
+    if niceness and os.getpriority(os.PRIO_PROCESS, 0) < niceness:
+        os.setpriority(os.PRIO_PROCESS, 0, niceness)
