@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from core import views as core_views
 from designs import urls as design_urls
 from marketplace import urls as marketplace_urls
 from mockups import urls as mockup_urls
@@ -13,6 +14,7 @@ admin.site.login_form = views.AdminLoginForm  # the same limit on failed log-ins
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("favicon.ico", core_views.favicon),
     path("healthz", health.healthz, name="healthz"),
     path("metrics", metrics.metrics, name="metrics"),
     path("accounts/signup/", views.signup, name="signup"),

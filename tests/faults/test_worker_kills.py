@@ -1,8 +1,8 @@
 """A real cluster works through a 100-file batch while its workers, and once the whole cluster, are SIGKILLed.
 
 Every design ends in a final status exactly once and the batch counters agree with the rows. Killing an idle worker
-used to stop django-q2's cluster for good (the worker died holding the task queue's lock: core/patches/django_q2.py); the
-last step kills idle workers on purpose and checks that the cluster still takes tasks.
+used to stop django-q2's cluster for good (the worker died holding the task queue's lock: core/patches/django_q2.py);
+the last step kills idle workers on purpose and checks that the cluster still takes tasks.
 """
 
 import contextlib

@@ -38,6 +38,7 @@ STATUS_WEIGHTS = [  # a shop's order book: most orders are finished
     ("completed", 60), ("shipped", 12), ("in_production", 8), ("approved", 6), ("proofing", 5), ("received", 6),
     ("cancelled", 3),
 ]
+DEMO_ORDER_DAYS = 90  # orders spread over this many days back, today included
 HASH_CLUSTERS = 400  # distinct "looks" that designs vary around, like real libraries full of near copies
 
 
@@ -180,11 +181,16 @@ class Command(BaseCommand):
         item_columns = ["order_id", "product_id", "design_id", "size", "color", "quantity", "unit_price"]
         event_columns = ["order_id", "kind", "message", "created_at"]
 
+        today_so_far_s = int((now - now.replace(hour=0, minute=0, second=0, microsecond=0)).total_seconds())
+
         def generate():
             for i in range(count):
                 buyer = buyers[rng.randrange(len(buyers))]
                 order_id = uuid.uuid4()
-                created = now - timedelta(seconds=rng.randrange(2 * 365 * 24 * 3600))
+                # Every tenth order is from today, the rest from the last 90 days: the dashboard's chart and the
+                # staff queues have something to show on a fresh demo.
+                span_s = today_so_far_s if i % 10 == 0 else DEMO_ORDER_DAYS * 24 * 3600
+                created = now - timedelta(seconds=rng.randrange(max(1, span_s)))
                 total = Decimal("0.00")
                 lines = rng.choice((1, 2, 3, 3, 3, 4, 5))
                 for _ in range(lines):
@@ -195,7 +201,8 @@ class Command(BaseCommand):
                                       rng.choice(product.color_list), quantity, product.price))
                 event_rows.append((order_id, "created", "Order received", created))
                 order_rows.append((order_id, first_number + i, buyer.pk, buyer.email, buyer.username,
-                                   rng.choices(statuses, weights)[0], lines, total, created, created))
+                                   statuses[i] if i < len(statuses) else rng.choices(statuses, weights)[0],
+                                   lines, total, created, created))
                 if len(order_rows) >= BATCH_ROWS:
                     yield
 
