@@ -9,8 +9,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
 from designs import library, services
-from designs.links import thumbnail_url
-from designs.models import Design, UploadBatch
+from designs.models import Design, UploadBatch, thumbnail_url
 from designs.similarity import to_unsigned64
 from project import ratelimit
 from project.api import ApiError, api_view
@@ -99,7 +98,7 @@ def batch_status(batch):
                 "status": design.status,
                 "duplicate_of": str(design.duplicate_of_id) if design.duplicate_of_id else None,
                 "distance": design.distance,
-                "thumbnail_url": thumbnail_url(design),
+                "thumbnail_url": thumbnail_url(design.sha256) if design.has_thumbnail else None,
                 "error": design.error or None,
             }
             for design in items
@@ -121,7 +120,7 @@ def design_summary(design):
         "status": design.status,
         "width": design.width,
         "height": design.height,
-        "thumbnail_url": thumbnail_url(design),
+        "thumbnail_url": thumbnail_url(design.sha256) if design.has_thumbnail else None,
         "created_at": design.created_at.isoformat(),
     }
 

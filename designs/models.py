@@ -4,6 +4,7 @@ import uuid
 
 from django.conf import settings
 from django.db import connections, models
+from django.urls import reverse
 from django.utils import timezone
 
 from designs import similarity
@@ -165,3 +166,8 @@ def original_key(sha256, image_format):
 
 def thumbnail_key(sha256, size):
     return f"thumbs/{sha256[:2]}/{sha256}-{size}.webp"
+
+
+def thumbnail_url(sha256, size=THUMBNAIL_SIZES[0]):
+    """The content-addressed URL the thumbnail under thumbnail_key(sha256, size) is served at."""
+    return reverse("designs:thumbnail", kwargs={"sha256": sha256, "size": size})

@@ -6,9 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import OuterRef, Subquery
 from django.db.models.functions import Upper
+from django.urls import reverse
 from django.utils import timezone
-
-from project import links
 
 
 class Product(models.Model):
@@ -109,7 +108,7 @@ class Order(models.Model):
         return self.display_number
 
     def get_absolute_url(self):
-        return links.url_with_id("orders:detail", self.pk)
+        return reverse("orders:detail", args=[self.pk])
 
     @property
     def display_number(self):

@@ -1,5 +1,5 @@
-"""Template tags for the customer pages: links and dates by cheaper means than {% url %} and |date (project/links.py,
-project/dates.py); the output is the same."""
+"""Template tags for the customer pages: dates by cheaper means than |date (project/dates.py); the output is the
+same."""
 
 import datetime
 
@@ -7,15 +7,9 @@ from django import template
 from django.template.defaultfilters import date
 from django.utils import formats
 
-from project import dates, links
+from project import dates
 
 register = template.Library()
-
-
-@register.simple_tag
-def link(name):
-    """`{% link "orders:list" %}`: {% url %} for a URL without arguments, reversed once per process."""
-    return links.url_of(name)
 
 
 @register.filter(expects_localtime=True, is_safe=False)

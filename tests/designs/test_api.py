@@ -192,6 +192,9 @@ def test_gallery_thumbnails_are_lazy_with_their_size(alice, uploaded):
     body = alice.get("/designs/").content.decode()
     assert body.count('loading="lazy"') == 3
     assert 'width="256"' in body and "height=" in body
+    for design in Design.objects.all():  # each tile links to its page and shows its content-addressed thumbnail
+        assert f'<a href="/designs/{design.pk}/">' in body
+        assert f'src="/designs/thumbs/{design.sha256}-256.webp"' in body
 
 
 def test_an_oversized_file_is_refused_by_name_without_keeping_it(alice, tmp_path, settings):
