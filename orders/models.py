@@ -114,13 +114,6 @@ class Order(models.Model):
     def display_number(self):
         return f"TL-{self.number:06d}"
 
-    @property
-    def status_label(self):
-        """get_status_display() without its per-call make_hashable of the choices (~40 us, 25 times a list page)."""
-        return STATUS_LABELS.get(self.status, self.status)
-
-
-STATUS_LABELS = dict(Order.Status.choices)
 
 
 class OrderNumber(models.Model):
