@@ -11,11 +11,14 @@ Without Redis, each process has its own cache and cannot see the others' moves, 
 the database instead: (count, latest updated_at) of the library, which every write moves.
 """
 
+import re
 import time
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+
+PAGE_NUMBER_RE = re.compile(r"^[1-9][0-9]{0,5}$")  # the page numbers a cached page may be kept under
 
 
 def _key(owner_id):

@@ -16,8 +16,7 @@ from django.template.loader import render_to_string
 from django.utils.crypto import salted_hmac
 from django.views.decorators.http import require_GET
 
-from designs import library
-from designs.api import PAGE_NUMBER_RE, similar_designs
+from designs import library, selectors
 from designs.models import THUMBNAIL_SIZES, Design, UploadBatch, thumbnail_key
 
 GALLERY_PAGE_SIZE = 48
@@ -37,10 +36,11 @@ def gallery(request):
     part that differs between requests: it is cached as _csrf_slot() and filled in for each response.
     """
     only_duplicates = request.GET.get("show") == "duplicates"
-    designs = functools.cache(lambda: _gallery_designs(request.user, only_duplicates))  # built only if needed
+    designs = functools.cache(  # built only if needed
+        lambda: selectors.gallery_designs(request.user, only_duplicates=only_duplicates))
     page_number = request.GET.get("page") or "1"
     # A flash message is shown once, so that page is not kept; odd page numbers would only fill the cache.
-    cacheable = PAGE_NUMBER_RE.match(page_number) and not get_messages(request)
+    cacheable = library.PAGE_NUMBER_RE.match(page_number) and not get_messages(request)
     user = request.user  # the page shows the user's name and, to staff, a link to the admin
     key = f"designs:gallery:{user.pk}:{user.get_username()}:{int(user.is_staff)}:{int(only_duplicates)}:{page_number}"
     count, (version, stored) = None, library.shared_version(user.pk, key if cacheable else None)
@@ -59,24 +59,6 @@ def gallery(request):
             settled = all(design.status in Design.FINAL_STATUSES for design in page)
             cache.set(key, (version, html), GALLERY_PAGE_CACHE_S if settled else GALLERY_PAGE_IN_FLIGHT_CACHE_S)
     return HttpResponse(html.replace(_csrf_slot(), get_token(request)))
-
-
-def _look_alikes(design):
-    """The owner's designs that look like this one, closest first, with what their tiles show."""
-    matches = dict(similar_designs(design))
-    similar = sorted(
-        Design.objects.filter(pk__in=matches).only("id", "title", "sha256", "has_thumbnail", "thumb_width",
-                                                   "thumb_height", "status"),
-        key=lambda other: (matches[other.pk], str(other.pk)),
-    )
-    for other in similar:
-        other.similarity_distance = matches[other.pk]
-    return similar
-
-
-def _gallery_designs(user, only_duplicates):
-    designs = Design.objects.for_gallery(user)
-    return designs.filter(status=Design.Status.DUPLICATE) if only_duplicates else designs
 
 
 @functools.cache
@@ -100,7 +82,7 @@ def upload(request):
 @login_required
 def detail(request, design_id):
     design = get_object_or_404(Design.objects.visible_to(request.user).select_related("duplicate_of"), pk=design_id)
-    similar = library.cached(design.owner_id, f"similar-tiles:{design.pk}", lambda: _look_alikes(design))
+    similar = library.cached(design.owner_id, f"similar-tiles:{design.pk}", lambda: selectors.look_alikes(design))
     return render(request, "designs/detail.html", {"design": design, "similar": similar})
 
 

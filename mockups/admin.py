@@ -4,9 +4,16 @@ from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 
 from mockups import services
-from mockups.api import mockup_image_url, mockup_preview_url, template_photo_url, template_preview_url
 from mockups.compositing import fitted_size
-from mockups.models import MOCKUP_PREVIEW_SIDE, GarmentTemplate, Mockup
+from mockups.models import (
+    MOCKUP_PREVIEW_SIDE,
+    GarmentTemplate,
+    Mockup,
+    mockup_image_url,
+    mockup_preview_url,
+    template_photo_url,
+    template_preview_url,
+)
 from project.admin_rows import FastListRows
 from project.pagination import EstimatedCountPaginator
 
