@@ -51,12 +51,6 @@ class DesignQuerySet(models.QuerySet):
             .order_by("-created_at", "-id")
         )
 
-    def library_state(self):
-        """(count, latest updated_at) of these designs: every write to a design moves one or the other, so the pair
-        names a version of the library (the gallery's, without Redis: designs/library.py)."""
-        state = self.order_by().aggregate(count=models.Count("id"), changed=models.Max("updated_at"))
-        return state["count"], state["changed"]
-
     def phash_candidates(self, *, owner_id, phash, max_distance):
         """(id, phash) of the owner's designs that share a chunk with `phash` within the pigeonhole radius.
 
