@@ -1,7 +1,5 @@
 """JSON API for uploads and designs (contract: shared/DESIGN.md)."""
 
-import re
-
 from django.core.exceptions import RequestDataTooBig, TooManyFilesSent
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.http import JsonResponse
@@ -9,16 +7,12 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
 from core.api import ApiError, api_view
-from designs import library, services
-from designs.links import thumbnail_url
-from designs.models import Design, UploadBatch
+from designs import library, selectors, services
+from designs.models import Design, UploadBatch, thumbnail_url
 from designs.similarity import to_unsigned64
 from project import ratelimit
 
 PAGE_SIZE = 50
-SIMILAR_MAX_DISTANCE = 11  # bits: wider than the duplicate threshold: at 12 the probes grow 5x (radius 3)
-SIMILAR_LIMIT = 12
-PAGE_NUMBER_RE = re.compile(r"^[1-9][0-9]{0,5}$")  # the page numbers a cached page may be kept under
 
 
 def _check_upload_rate(request):
@@ -99,7 +93,7 @@ def batch_status(batch):
                 "status": design.status,
                 "duplicate_of": str(design.duplicate_of_id) if design.duplicate_of_id else None,
                 "distance": design.distance,
-                "thumbnail_url": thumbnail_url(design),
+                "thumbnail_url": thumbnail_url(design.sha256) if design.has_thumbnail else None,
                 "error": design.error or None,
             }
             for design in items
@@ -121,7 +115,7 @@ def design_summary(design):
         "status": design.status,
         "width": design.width,
         "height": design.height,
-        "thumbnail_url": thumbnail_url(design),
+        "thumbnail_url": thumbnail_url(design.sha256) if design.has_thumbnail else None,
         "created_at": design.created_at.isoformat(),
     }
 
@@ -129,7 +123,7 @@ def design_summary(design):
 @api_view("GET")
 def design_list(request):
     number = request.GET.get("page", "1")
-    if not PAGE_NUMBER_RE.match(number):  # odd page numbers would only fill the cache
+    if not library.PAGE_NUMBER_RE.match(number):  # odd page numbers would only fill the cache
         return JsonResponse(_design_list_page(request.user, number))
     return JsonResponse(library.cached(request.user.pk, f"list:{number}",
                                        lambda: _design_list_page(request.user, number)))
@@ -149,15 +143,6 @@ def _design_list_page(owner, number):
     }
 
 
-def similar_designs(design, *, limit=SIMILAR_LIMIT):
-    """[(id, distance)] of the owner's designs that look like this one, closest first."""
-    if design.phash is None:
-        return []
-    matches = services.near_duplicates(owner_id=design.owner_id, phash=design.phash,
-                                       max_distance=SIMILAR_MAX_DISTANCE, exclude_id=design.pk)
-    return matches[:limit]
-
-
 @api_view("GET")
 def design_detail(request, design_id):
     design = get_object_or_404(Design.objects.visible_to(request.user), pk=design_id)
@@ -169,6 +154,6 @@ def design_detail(request, design_id):
             "duplicate_of": str(design.duplicate_of_id) if design.duplicate_of_id else None,
             "distance": design.distance,
             "error": design.error or None,
-            "similar": [{"id": str(pk), "distance": distance} for pk, distance in similar_designs(design)],
+            "similar": [{"id": str(pk), "distance": distance} for pk, distance in selectors.similar_designs(design)],
         }
     )

@@ -1,34 +1,35 @@
-"""The version of a customer's library: the gallery caches whole pages with the version they show.
+"""The version of a customer's library: what depends on nothing but the library (a gallery grid, a page of the
+design list, a design's look-alikes) is cached with the version it was built from, and used while it is current.
 
-With Redis (a cache every process shares), the version is a counter there, moved by every write to the owner's
-designs and again at its commit (`changed`): a gallery page view then needs no query at all. Under bench/load an
-authenticated page with one query answered 590-760 req/s, one with none 1580-1830 (2 cores): the query was the cost.
-The counter starts at the time in ns, so one that Redis lost (restart, eviction) starts above every earlier value.
-What can make a page stale: a write made around the services (a raw QuerySet.update()), or a counter move lost while
-Redis was unreachable. Both last GALLERY_PAGE_CACHE_S at most.
-
-Without Redis, each process has its own cache and cannot see the others' moves, so the gallery reads its version from
-the database instead: (count, latest updated_at) of the library, which every write moves.
+The version is a counter in Redis (a cache every process shares), moved by every write to the owner's designs and
+again at its commit (`changed`): a cached grid then costs no query. The counter starts at the time in ns, so one
+that Redis lost (restart, eviction) starts above every earlier value. What can make a grid stale: a write made
+around the services (a raw QuerySet.update()), or a counter move lost while Redis was unreachable; both last the
+cache timeout at most. Without Redis each process has its own cache and cannot see the others' moves: nothing is
+cached then.
 """
 
+import re
 import time
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
+PAGE_NUMBER_RE = re.compile(r"^[1-9][0-9]{0,5}$")  # the page numbers a cached page may be kept under
+
 
 def _key(owner_id):
     return f"designs:library:{owner_id}"
 
 
-def shared_version(owner_id, key=None):
+def _shared_version(owner_id, key):
     """(the Redis counter of this library, what the cache holds under `key`), in one round trip; the counter is
     started if missing. (None, None) without Redis or while it is unreachable."""
     if not settings.SHARED_CACHE:
         return None, None
     library_key = _key(owner_id)
-    found = cache.get_many([library_key, key] if key else [library_key])
+    found = cache.get_many([library_key, key])
     version = found.get(library_key)
     if version is None:  # a new counter: nothing cached can be of its version yet
         cache.add(library_key, time.time_ns(), timeout=None)
@@ -38,10 +39,9 @@ def shared_version(owner_id, key=None):
 
 def cached(owner_id, name, build, timeout=60):
     """build(), cached with the version of the owner's library it was built from and used while that version is
-    current: with Redis only (without, build() runs every time). For what depends on nothing but the library: a page
-    of the design list, a design's look-alikes."""
+    current: with Redis only (without, build() runs every time)."""
     key = f"designs:{name}:{owner_id}"
-    version, stored = shared_version(owner_id, key)
+    version, stored = _shared_version(owner_id, key)
     if version is None:
         return build()
     if stored is not None and stored[0] == version:

@@ -4,6 +4,7 @@ import uuid
 
 from django.conf import settings
 from django.db import connections, models
+from django.urls import reverse
 from django.utils import timezone
 
 from designs import similarity
@@ -49,12 +50,6 @@ class DesignQuerySet(models.QuerySet):
                   "thumb_height", "created_at", "duplicate_of_id", "distance", "owner_id")
             .order_by("-created_at", "-id")
         )
-
-    def library_state(self):
-        """(count, latest updated_at) of these designs: every write to a design moves one or the other, so the pair
-        names a version of the library (the gallery's, without Redis: designs/library.py)."""
-        state = self.order_by().aggregate(count=models.Count("id"), changed=models.Max("updated_at"))
-        return state["count"], state["changed"]
 
     def phash_candidates(self, *, owner_id, phash, max_distance):
         """(id, phash) of the owner's designs that share a chunk with `phash` within the pigeonhole radius.
@@ -165,3 +160,8 @@ def original_key(sha256, image_format):
 
 def thumbnail_key(sha256, size):
     return f"thumbs/{sha256[:2]}/{sha256}-{size}.webp"
+
+
+def thumbnail_url(sha256, size=THUMBNAIL_SIZES[0]):
+    """The content-addressed URL the thumbnail under thumbnail_key(sha256, size) is served at."""
+    return reverse("designs:thumbnail", kwargs={"sha256": sha256, "size": size})

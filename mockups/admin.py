@@ -5,8 +5,15 @@ from django.utils.html import format_html
 
 from imaging.compositing import fitted_size
 from mockups import services
-from mockups.models import MOCKUP_PREVIEW_SIDE, GarmentTemplate, Mockup
-from mockups.selectors import mockup_image_url, mockup_preview_url, template_photo_url, template_preview_url
+from mockups.models import (
+    MOCKUP_PREVIEW_SIDE,
+    GarmentTemplate,
+    Mockup,
+    mockup_image_url,
+    mockup_preview_url,
+    template_photo_url,
+    template_preview_url,
+)
 from project.admin_rows import FastListRows
 from project.pagination import EstimatedCountPaginator
 

@@ -5,15 +5,21 @@ from django.shortcuts import get_object_or_404
 
 from core.api import api_view, json_body
 from mockups import services
-from mockups.models import GarmentTemplate, Mockup
-from mockups.selectors import mockup_image_url, status_url, template_photo_url, template_preview_url
+from mockups.models import (
+    GarmentTemplate,
+    Mockup,
+    mockup_image_url,
+    mockup_status_url,
+    template_photo_url,
+    template_preview_url,
+)
 
 
 @api_view("POST")
 def mockup_create(request, design_id):
     body = json_body(request)
     mockup = services.mockup_request(owner=request.user, design_id=design_id, template_id=body.get("template"))
-    return JsonResponse({"id": str(mockup.pk), "status_url": status_url(mockup)}, status=202)
+    return JsonResponse({"id": str(mockup.pk), "status_url": mockup_status_url(mockup)}, status=202)
 
 
 @api_view("GET")

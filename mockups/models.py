@@ -6,6 +6,7 @@ import uuid
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 
 from imaging import compositing
@@ -173,3 +174,30 @@ def mockup_key(digest):
 
 def mockup_preview_key(digest):
     return f"mockups/{digest}-{MOCKUP_PREVIEW_SIDE}.webp"
+
+
+def mockup_image_url(mockup, size=None):
+    """URL of a ready mockup's image (full size, or the MOCKUP_PREVIEW_SIDE preview), or None before it is ready."""
+    if mockup.status != Mockup.Status.READY or not mockup.image_key:
+        return None
+    if size is None:
+        return reverse("mockups_api:mockup_image", kwargs={"digest": mockup.image_digest})
+    return reverse("mockups_api:mockup_preview", kwargs={"digest": mockup.image_digest, "size": size})
+
+
+def mockup_preview_url(mockup):
+    return mockup_image_url(mockup, MOCKUP_PREVIEW_SIDE)
+
+
+def template_preview_url(template):
+    return reverse("mockups_api:template_preview", kwargs={"sha256": template.photo_sha256,
+                                                           "size": TEMPLATE_PREVIEW_SIDE})
+
+
+def template_photo_url(template):
+    extension = template.photo_key.rsplit(".", 1)[1]
+    return reverse("mockups_api:template_photo", kwargs={"sha256": template.photo_sha256, "extension": extension})
+
+
+def mockup_status_url(mockup):
+    return reverse("mockups_api:mockup_status", kwargs={"mockup_id": mockup.pk})

@@ -5,7 +5,7 @@ from django.contrib.admin.views.main import SEARCH_VAR
 from django.db.models import F, OrderBy, Value
 from django.utils.html import format_html
 
-from designs import links
+from designs.models import thumbnail_url
 from designs.templatetags.design_tags import design_thumbnail
 from orders import emails, services
 from orders.models import Order, OrderEvent, OrderItem, OutgoingMail, Product
@@ -142,7 +142,7 @@ class OrderAdmin(FastListRows, admin.ModelAdmin):
         if not order.first_design_thumb_sha:
             return ""
         return format_html('<img class="mini" src="{}" width="56" height="56" loading="lazy" decoding="async" alt="">',
-                           links.thumbnail_url_for(order.first_design_thumb_sha))
+                           thumbnail_url(order.first_design_thumb_sha))
 
 
 @admin.register(OutgoingMail)

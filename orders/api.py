@@ -4,7 +4,7 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
 
 from core.api import api_view, error_response, json_body
-from designs.links import thumbnail_url
+from designs.models import thumbnail_url
 from orders import services
 from orders import stats as order_stats
 from orders.models import Order, Product
@@ -43,8 +43,9 @@ def order_document(order):
         "created_at": order.created_at.isoformat(),
         "items": [
             {"product": str(item.product_id), "product_name": item.product.name, "design": str(item.design_id),
-             "thumbnail_url": thumbnail_url(item.design), "size": item.size, "color": item.color,
-             "quantity": item.quantity, "unit_price": str(item.unit_price), "line_total": str(item.line_total)}
+             "thumbnail_url": thumbnail_url(item.design.sha256) if item.design.has_thumbnail else None,
+             "size": item.size, "color": item.color, "quantity": item.quantity, "unit_price": str(item.unit_price),
+             "line_total": str(item.line_total)}
             for item in order.items.all()
         ],
         "events": [

@@ -22,7 +22,7 @@ from django.contrib.admin.utils import (
 from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist
 from django.db import models
 from django.urls import NoReverseMatch, reverse
-from django.utils import formats, numberformat, timezone
+from django.utils import dateformat, formats, numberformat, timezone
 from django.utils.functional import Promise
 from django.utils.html import conditional_escape
 from django.utils.http import RFC3986_SUBDELIMS
@@ -31,7 +31,6 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
-from project.dates import format_datetime
 from project.memo import ProcessMemo
 
 PK_SLOT = "__row_pk__"  # stands for the pk in the one change URL reversed per page
@@ -228,7 +227,7 @@ def _field_formatter(field, empty, avoid_link):
         def format_value(value):  # timezone.template_localtime, with the zone above
             if zone is not None and not timezone.is_naive(value) and getattr(value, "convert_to_local_time", True):
                 value = value.astimezone(zone)
-            return format_datetime(value, date_time_format)
+            return dateformat.format(value, date_time_format)
     elif isinstance(field, (models.DecimalField, models.IntegerField, models.FloatField)):
         places = field.decimal_places if isinstance(field, models.DecimalField) else None
         language = get_language()

@@ -268,7 +268,7 @@ def storage_from_url(url):
 
 STORAGES = {
     "default": storage_from_url(STORAGE_URL),
-    "staticfiles": {"BACKEND": "project.static_storage.StaticFilesStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"

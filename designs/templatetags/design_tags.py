@@ -1,7 +1,7 @@
 from django import template
 from django.utils.html import format_html
 
-from designs import links
+from designs.models import thumbnail_url
 
 register = template.Library()
 
@@ -14,12 +14,6 @@ def design_thumbnail(design, size=256, css_class="thumb"):
     scale = size / 256
     return format_html(
         '<img class="{}" src="{}" width="{}" height="{}" loading="lazy" decoding="async" alt="{}">',
-        css_class, links.thumbnail_url(design, size), round(design.thumb_width * scale),
+        css_class, thumbnail_url(design.sha256, size), round(design.thumb_width * scale),
         round(design.thumb_height * scale), design.title,
     )
-
-
-@register.filter
-def design_url(design):
-    """The design's page; `{{ design|design_url }}` costs a string format where `{% url %}` costs a reverse()."""
-    return links.design_url(design)

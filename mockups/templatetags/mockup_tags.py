@@ -1,8 +1,16 @@
 from django import template
 
 from imaging.compositing import fitted_size
-from mockups.models import MOCKUP_PREVIEW_SIDE, TEMPLATE_PREVIEW_SIDE, GarmentTemplate, Mockup
-from mockups.selectors import mockup_image_url, mockup_preview_url, status_url, template_preview_url
+from mockups.models import (
+    MOCKUP_PREVIEW_SIDE,
+    TEMPLATE_PREVIEW_SIDE,
+    GarmentTemplate,
+    Mockup,
+    mockup_image_url,
+    mockup_preview_url,
+    mockup_status_url,
+    template_preview_url,
+)
 
 register = template.Library()
 
@@ -18,7 +26,7 @@ def mockup_panel(design):
                                                                     TEMPLATE_PREVIEW_SIDE)
     mockups = list(Mockup.objects.for_design_panel(design))
     for mockup in mockups:
-        mockup.status_url = status_url(mockup)
+        mockup.status_url = mockup_status_url(mockup)
         mockup.image_url = mockup_image_url(mockup)
         mockup.preview_url = mockup_preview_url(mockup)
         if mockup.image_url:

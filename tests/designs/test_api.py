@@ -192,6 +192,9 @@ def test_gallery_thumbnails_are_lazy_with_their_size(alice, uploaded):
     body = alice.get("/designs/").content.decode()
     assert body.count('loading="lazy"') == 3
     assert 'width="256"' in body and "height=" in body
+    for design in Design.objects.all():  # each tile links to its page and shows its content-addressed thumbnail
+        assert f'<a href="/designs/{design.pk}/">' in body
+        assert f'src="/designs/thumbs/{design.sha256}-256.webp"' in body
 
 
 def test_an_oversized_file_is_refused_by_name_without_keeping_it(alice, tmp_path, settings):
@@ -234,19 +237,18 @@ def test_the_upload_handler_hashes_while_receiving_and_stops_writing_past_the_li
     assert uploaded.tell() == 1000  # what was kept on disk
 
 
-def test_cached_gallery_pages_carry_a_fresh_csrf_token_and_show_flash_messages_once(alice, uploaded):
+def test_cached_gallery_pages_carry_a_fresh_csrf_token_and_show_flash_messages_once(csrf_client, uploaded):
     from django.contrib.messages import constants
     from django.contrib.messages.storage.cookie import CookieStorage
     from django.http import HttpRequest, HttpResponse
     from django.middleware.csrf import _unmask_cipher_token
 
-    from designs.views import _csrf_slot
-
-    first, second = (alice.get("/designs/").content.decode() for _ in range(2))  # the second from the cache
-    tokens = [re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1) for page in (first, second)]
-    assert _csrf_slot() not in first + second
+    pages = [csrf_client.get("/designs/").content.decode() for _ in range(2)]  # the second's grid from the cache
+    tokens = [re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1) for page in pages]
+    assert all(page.count('loading="lazy"') == 3 for page in pages)
     assert tokens[0] != tokens[1] and _unmask_cipher_token(tokens[0]) == _unmask_cipher_token(tokens[1])
-    assert alice.post("/accounts/logout/", {"csrfmiddlewaretoken": tokens[1]}).status_code == 302  # it works
+    assert csrf_client.post("/accounts/logout/", {"csrfmiddlewaretoken": "x" * 64}).status_code == 403
+    assert csrf_client.post("/accounts/logout/", {"csrfmiddlewaretoken": tokens[1]}).status_code == 302  # it works
 
     client = Client()
     client.force_login(Design.objects.first().owner)

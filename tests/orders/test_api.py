@@ -168,6 +168,24 @@ def test_pages_are_200_for_the_owner_and_redirect_anonymous_users_to_login(page,
     assert anonymous.status_code == 302 and anonymous["Location"] == f"/accounts/login/?next={url}"
 
 
+def test_the_list_and_the_order_page_show_the_status_the_dates_and_the_link(alice, place_order, settings):
+    import datetime
+
+    settings.TIME_ZONE = "Europe/Paris"
+    order = place_order()
+    services.order_change_status(order_id=order.pk, status="approved")
+    placed = datetime.datetime(2026, 3, 29, 0, 30, tzinfo=datetime.UTC)  # 01:30 in Paris, before summer time began
+    Order.objects.filter(pk=order.pk).update(created_at=placed)
+    OrderEvent.objects.filter(order=order).update(created_at=placed + datetime.timedelta(hours=1))  # 03:30 there
+    listing = alice.get("/orders/").content.decode()
+    assert f'<a href="/orders/{order.pk}/">{order.display_number}</a>' in listing
+    assert '<span class="badge approved">Approved</span>' in listing
+    assert "<td>Mar 29, 2026 01:30</td>" in listing
+    page = alice.get(f"/orders/{order.pk}/").content.decode()
+    assert '<span class="badge big approved">Approved</span>' in page
+    assert '<span class="muted">Mar 29, 03:30</span> Order received' in page
+
+
 def test_another_users_order_page_is_a_404_and_their_list_does_not_show_it(client, other_user, staff_user,
                                                                           place_order):
     order = place_order()
