@@ -7,7 +7,6 @@ from mockups import services
 from mockups.api import mockup_image_url, mockup_preview_url, template_photo_url, template_preview_url
 from mockups.compositing import fitted_size
 from mockups.models import MOCKUP_PREVIEW_SIDE, GarmentTemplate, Mockup
-from project.admin_rows import FastListRows
 from project.pagination import EstimatedCountPaginator
 
 AREA_FIELDS = ("area_x", "area_y", "area_width", "area_height")
@@ -41,7 +40,7 @@ class GarmentTemplateForm(forms.ModelForm):
 
 
 @admin.register(GarmentTemplate)
-class GarmentTemplateAdmin(FastListRows, admin.ModelAdmin):
+class GarmentTemplateAdmin(admin.ModelAdmin):
     form = GarmentTemplateForm
     list_display = ("preview", "name", "print_area", "shading", "active", "created_at")
     list_display_links = ("preview", "name")
@@ -96,7 +95,7 @@ class GarmentTemplateAdmin(FastListRows, admin.ModelAdmin):
 
 
 @admin.register(Mockup)
-class MockupAdmin(FastListRows, admin.ModelAdmin):
+class MockupAdmin(admin.ModelAdmin):
     list_display = ("thumbnail", "design_title", "template_name", "owner_name", "status", "attempts", "updated_at")
     list_filter = ("status",)
     search_fields = ("=owner__username",)  # index-friendly lookups only
