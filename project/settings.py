@@ -74,7 +74,7 @@ SECRET_KEY = SECRET_KEY_FROM_ENV or "dev-only-key-set-SECRET_KEY-in-production-0
 
 # --- Applications -----------------------------------------------------------------------------------------------
 INSTALLED_APPS = [
-    "project.apps.ThreadlineAdminConfig",  # django.contrib.admin with project/admin_site.py's site
+    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -267,7 +267,7 @@ def storage_from_url(url):
 
 STORAGES = {
     "default": storage_from_url(STORAGE_URL),
-    "staticfiles": {"BACKEND": "project.static_storage.StaticFilesStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"

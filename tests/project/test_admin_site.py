@@ -1,10 +1,11 @@
-"""Every admin list: Django's own change list and rows, in a fixed number of queries."""
+"""Every admin list: Django's own change list and rows, a fixed number of queries, and lists open by permission."""
 
 import itertools
 from decimal import Decimal
 
 import pytest
 from django.contrib import admin
+from django.contrib.auth.models import Permission
 
 from designs.models import Design, UploadBatch
 from marketplace.models import Listing, ShopConnection
@@ -93,3 +94,19 @@ def test_the_lists_above_are_every_list_of_the_project(rf, staff_user):
     registered = {model["admin_url"] for app in admin.site.get_app_list(request) if app["app_label"] in ours
                   for model in app["models"]}
     assert registered == {url.partition("?")[0] for url in LISTS}
+
+
+def test_each_staff_member_sees_the_lists_their_permissions_open(client, django_user_model, staff_user):
+    clerk = django_user_model.objects.create_user("clerk", "clerk@example.com", "clerk-password-1", is_staff=True)
+    clerk.user_permissions.add(Permission.objects.get(codename="view_order"))
+    client.force_login(clerk)
+    body = client.get("/admin/orders/order/").content.decode()
+    assert 'class="model-order current-model"' in body and "model-design" not in body
+    assert client.get("/admin/designs/design/").status_code == 403
+
+    clerk.user_permissions.add(Permission.objects.get(codename="view_design"))
+    body = client.get("/admin/designs/design/").content.decode()
+    assert 'class="model-design current-model"' in body and "model-order" in body and "model-mockup" not in body
+
+    client.force_login(staff_user)  # a superuser sees every list
+    assert "model-mockup" in client.get("/admin/orders/order/").content.decode()
