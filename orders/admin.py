@@ -1,3 +1,4 @@
+import re
 from datetime import timedelta
 
 from django.contrib import admin, messages
@@ -61,10 +62,15 @@ class OutgoingMailInline(admin.TabularInline):
         return False
 
 
+# ASCII digits only: str.isdigit() also takes "²", which int() refuses. 30 digits are past any order number (Django
+# then matches nothing) and far below the 4,300 digits int() reads.
+ORDER_NUMBER = re.compile(r"(?:TL-)?([0-9]{1,30})", re.IGNORECASE)
+
+
 def _order_number(term):
     """The order number a search term names (TL-000123, 000123 or 123), or None."""
-    digits = term.upper().removeprefix("TL-").lstrip("0") or "0"
-    return int(digits) if digits.isdigit() else None
+    match = ORDER_NUMBER.fullmatch(term)
+    return int(match[1]) if match else None
 
 
 def _orders(count):

@@ -213,3 +213,12 @@ def test_the_list_shows_the_first_designs_thumbnail_when_it_has_one(staff, user,
     assert '<img class="mini"' in row_of[with_thumbnail] and "a" * 64 in row_of[with_thumbnail]
     assert '<img class="mini"' not in row_of[without]  # its first design has none yet, whatever the second has
 
+
+@pytest.mark.parametrize("term", ["²", "TL-²", "9" * 5000])
+def test_a_search_for_digits_python_cannot_read_as_a_number_is_an_email_search(staff, user, catalogue, term):
+    """'²' passes str.isdigit() but int() refuses it; 5,000 digits pass both but int() refuses more than 4,300.
+    Each is looked for as the start of an e-mail address instead: a page with no results, not a 500."""
+    place(user, catalogue, 2)
+    response = staff.get("/admin/orders/order/", {"q": term})
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == 0
