@@ -143,7 +143,10 @@ class OrderAdmin(PlainActionCheckbox, admin.ModelAdmin):
         return request._order_admin_ordering
 
     def _ordering_for(self, request):
-        term = request.GET.get(SEARCH_VAR, "").strip()
+        # The term as the change list reads it: Django's search form refuses NUL (with a message), which
+        # PostgreSQL cannot take in a query.
+        search = self.get_changelist(request).search_form_class(request.GET)
+        term = (search.cleaned_data.get(SEARCH_VAR) or "").strip() if search.is_valid() else ""
         if term and _order_number(term) is None and sorting_beats_walking(
                 Order.objects.filter(email__istartswith=term), self.list_per_page):
             return [OrderBy(F("created_at") + Value(timedelta(0)), descending=True), "-pk"]
