@@ -222,3 +222,18 @@ def test_a_search_for_digits_python_cannot_read_as_a_number_is_an_email_search(s
     response = staff.get("/admin/orders/order/", {"q": term})
     assert response.status_code == 200
     assert response.context["cl"].result_count == 0
+
+
+@pytest.mark.postgres
+def test_a_number_beyond_the_columns_range_finds_nothing(staff, user, catalogue, monkeypatch):
+    """An order number past bigint matches nothing, so Django compiles no SQL for it (EmptyResultSet): the
+    paginator's planner estimate must answer 0 rather than fail."""
+    from project import pagination
+
+    monkeypatch.setattr(pagination, "EXACT_BELOW", 0)  # the estimate path, as at 10^6 orders
+    place(user, catalogue, 2)
+    for term in ("99999999999999999999999", "TL-99999999999999999999999"):
+        response = staff.get("/admin/orders/order/", {"q": term})
+        assert response.status_code == 200
+        assert response.context["cl"].result_count == 0
+    assert pagination.estimated_rows(Order.objects.filter(number=10**30)) == 0
