@@ -4,12 +4,11 @@ from django.utils.html import format_html, format_html_join
 
 from designs.models import Design, UploadBatch
 from designs.templatetags.design_tags import design_thumbnail
-from project.admin_rows import FastListRows
 from project.pagination import EstimatedCountPaginator
 
 
 @admin.register(Design)
-class DesignAdmin(FastListRows, admin.ModelAdmin):
+class DesignAdmin(admin.ModelAdmin):
     list_display = ("preview", "title", "owner", "status", "duplicate_link", "width", "height", "created_at")
     list_filter = ("status", "format", ("created_at", admin.DateFieldListFilter))
     search_fields = ("=sha256", "^title", "=owner__username")  # index-friendly lookups only
@@ -52,7 +51,7 @@ class DesignAdmin(FastListRows, admin.ModelAdmin):
 
 
 @admin.register(UploadBatch)
-class UploadBatchAdmin(FastListRows, admin.ModelAdmin):
+class UploadBatchAdmin(admin.ModelAdmin):
     list_display = ("id", "owner", "created_at", "total", "processed", "ready", "duplicates", "failed")
     list_select_related = ("owner",)
     list_per_page = 50

@@ -1,11 +1,10 @@
 from django.contrib import admin
 
 from marketplace.models import Listing, ShopConnection
-from project.admin_rows import FastListRows
 
 
 @admin.register(ShopConnection)
-class ShopConnectionAdmin(FastListRows, admin.ModelAdmin):
+class ShopConnectionAdmin(admin.ModelAdmin):
     list_display = ("name", "owner", "base_url", "token_expires_at", "last_error", "created_at")
     list_select_related = ("owner",)
     search_fields = ("name", "base_url", "owner__username")
@@ -14,7 +13,7 @@ class ShopConnectionAdmin(FastListRows, admin.ModelAdmin):
 
 
 @admin.register(Listing)
-class ListingAdmin(FastListRows, admin.ModelAdmin):
+class ListingAdmin(admin.ModelAdmin):
     list_display = ("id", "design", "connection", "status", "attempts", "next_attempt_at", "external_id",
                     "updated_at")
     list_select_related = ("design", "connection")

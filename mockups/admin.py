@@ -14,7 +14,6 @@ from mockups.models import (
     template_photo_url,
     template_preview_url,
 )
-from project.admin_rows import FastListRows
 from project.pagination import EstimatedCountPaginator
 
 AREA_FIELDS = ("area_x", "area_y", "area_width", "area_height")
@@ -48,7 +47,7 @@ class GarmentTemplateForm(forms.ModelForm):
 
 
 @admin.register(GarmentTemplate)
-class GarmentTemplateAdmin(FastListRows, admin.ModelAdmin):
+class GarmentTemplateAdmin(admin.ModelAdmin):
     form = GarmentTemplateForm
     list_display = ("preview", "name", "print_area", "shading", "active", "created_at")
     list_display_links = ("preview", "name")
@@ -103,7 +102,7 @@ class GarmentTemplateAdmin(FastListRows, admin.ModelAdmin):
 
 
 @admin.register(Mockup)
-class MockupAdmin(FastListRows, admin.ModelAdmin):
+class MockupAdmin(admin.ModelAdmin):
     list_display = ("thumbnail", "design_title", "template_name", "owner_name", "status", "attempts", "updated_at")
     list_filter = ("status",)
     search_fields = ("=owner__username",)  # index-friendly lookups only

@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.contrib.admin import apps as admin_apps
 
 
 class ProjectConfig(AppConfig):
@@ -15,7 +14,3 @@ class ProjectConfig(AppConfig):
         for signal in (post_save, post_delete):
             signal.connect(forget_cached_user, sender=settings.AUTH_USER_MODEL, dispatch_uid="forget_cached_user")
 
-
-class ThreadlineAdminConfig(admin_apps.AdminConfig):
-    default = False  # "project" still means ProjectConfig
-    default_site = "project.admin_site.ThreadlineAdminSite"

@@ -6,6 +6,7 @@ import math
 from functools import cached_property
 
 from django.core.cache import cache
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db import connections
 
@@ -31,7 +32,10 @@ def estimated_rows(queryset, key=None):
     connection = connections[queryset.db]
     if connection.vendor != "postgresql":
         return None
-    compiled = None if key else _keys_sql(queryset)
+    try:
+        compiled = None if key else _keys_sql(queryset)
+    except EmptyResultSet:  # a filter that can match nothing (a number past the column's range): no SQL to plan
+        return 0
     key = f"pagination:estimate:{key or hashlib.sha256(repr((queryset.db, *compiled)).encode()).hexdigest()}"
     estimate = cache.get(key)
     if estimate is None:

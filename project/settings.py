@@ -73,7 +73,7 @@ SECRET_KEY = SECRET_KEY_FROM_ENV or "dev-only-key-set-SECRET_KEY-in-production-0
 
 # --- Applications -----------------------------------------------------------------------------------------------
 INSTALLED_APPS = [
-    "project.apps.ThreadlineAdminConfig",  # django.contrib.admin with project/admin_site.py's site
+    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
