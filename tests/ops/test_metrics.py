@@ -28,7 +28,7 @@ def test_request_counts_reach_redis_in_batches_not_one_round_trip_each(monkeypat
     import time
     import uuid
 
-    from project import metrics
+    from ops import metrics
 
     if metrics._redis() is None:
         pytest.skip("needs Redis: set REDIS_URL")
