@@ -38,9 +38,10 @@ run: demo
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	@echo; echo "Threadline: http://$(HOST):$(PORT)/   admin: http://$(HOST):$(PORT)/admin/   health: http://$(HOST):$(PORT)/healthz"
 	@cat var/demo-logins.txt 2>/dev/null || true; echo
+	@rm -rf var/metrics && mkdir -p var/metrics  # gunicorn's processes share their metrics there; fresh each start
 	@bash -c 'trap "trap - INT TERM EXIT; kill 0" INT TERM EXIT; \
 		$(BIN)/python manage.py qcluster & \
-		$(BIN)/gunicorn project.wsgi -b $(HOST):$(PORT) -w $(WEB_WORKERS) --access-logfile - & \
+		PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/metrics $(BIN)/gunicorn project.wsgi -b $(HOST):$(PORT) -w $(WEB_WORKERS) --access-logfile - & \
 		wait'
 
 ## make test: the whole suite; on PostgreSQL and Redis when DATABASE_URL and REDIS_URL are set.

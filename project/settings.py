@@ -60,7 +60,10 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Threadline <orders@threadlin
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 SLOW_REQUEST_MS = env_int("SLOW_REQUEST_MS", 500)
-METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])
+# /metrics for `Authorization: Bearer <METRICS_TOKEN>` (empty: staff sessions only). prometheus_client reads
+# PROMETHEUS_MULTIPROC_DIR itself; set, it must be an empty folder when gunicorn starts (see the Makefile's run).
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
 
 BREAKER_FAILURES = env_int("BREAKER_FAILURES", 5)  # consecutive failed calls that open a service's breaker
 BREAKER_RESET_S = env_int("BREAKER_RESET_S", 30)  # s open before one probe call is let through
@@ -92,7 +95,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "project.middleware.ServerTimingMiddleware",
+    "ops.middleware.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -102,7 +105,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "project.middleware.DatabaseUnavailableMiddleware",
+    "ops.middleware.DatabaseUnavailableMiddleware",
 ]
 
 if DEBUG:

@@ -7,8 +7,9 @@ from core import views as core_views
 from designs import urls as design_urls
 from marketplace import urls as marketplace_urls
 from mockups import urls as mockup_urls
+from ops import health, metrics
 from orders import urls as order_urls
-from project import health, metrics, views
+from project import views
 
 admin.site.login_form = views.AdminLoginForm  # the same limit on failed log-ins as the customer page
 

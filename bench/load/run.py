@@ -291,8 +291,11 @@ class Bench:
             self.processes.remove(process)
 
     def gunicorn(self, name, app, port, env):
+        metrics_dir = self.tmp / f"metrics-{name}"  # as production runs it: its processes share their metrics
+        metrics_dir.mkdir()
         return self.start(name, [str(BIN / "gunicorn"), app, "-c", str(GUNICORN_CONF), "-b", f"127.0.0.1:{port}",
-                                 "--graceful-timeout", "5", "--log-level", "warning"], env)
+                                 "--graceful-timeout", "5", "--log-level", "warning"],
+                          {**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)})
 
     def wait_ready(self, process, port, path, timeout=45):
         deadline = time.monotonic() + timeout

