@@ -2,9 +2,9 @@ from django.contrib import admin
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from core.pagination import EstimatedCountPaginator
 from designs.models import Design, UploadBatch
 from designs.templatetags.design_tags import design_thumbnail
-from project.pagination import EstimatedCountPaginator
 
 
 @admin.register(Design)

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 
+from core.pagination import EstimatedCountPaginator
 from imaging.compositing import fitted_size
 from mockups import services
 from mockups.models import (
@@ -14,7 +15,6 @@ from mockups.models import (
     template_photo_url,
     template_preview_url,
 )
-from project.pagination import EstimatedCountPaginator
 
 AREA_FIELDS = ("area_x", "area_y", "area_width", "area_height")
 ADMIN_THUMB_SIDE = 80  # px: list rows stay short

@@ -8,11 +8,11 @@ from django.db.models import F, OrderBy, Value
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
+from core.pagination import EstimatedCountPaginator, sorting_beats_walking
 from designs.models import thumbnail_url
 from designs.templatetags.design_tags import design_thumbnail
 from orders import emails, services
 from orders.models import Order, OrderEvent, OrderItem, OutgoingMail, Product
-from project.pagination import EstimatedCountPaginator, sorting_beats_walking
 
 
 @admin.register(Product)
