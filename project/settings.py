@@ -193,10 +193,8 @@ else:
 
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 # Redis is a cache every process shares: what one process caches or forgets, all see. The per-process fallback
-# is not, so what relies on that (cached users, gallery versions held in the cache) is off without Redis.
+# is not, so what relies on that (gallery versions held in the cache) is off without Redis.
 SHARED_CACHE = bool(REDIS_URL)
-AUTHENTICATION_BACKENDS = ["project.auth.CachedModelBackend"]
-USER_CACHE_SECONDS = env_int("USER_CACHE_SECONDS", 60) if SHARED_CACHE else 0  # s, see project/auth.py
 
 # --- Task queue -------------------------------------------------------------------------------------------------
 Q_CLUSTER = {
@@ -308,6 +306,8 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
+# Users load from the database on each request: a cached row would carry the password hash into the cache.
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -10,7 +10,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from project import auth, ratelimit
+from project import ratelimit
 
 
 class SignupForm(UserCreationForm):
@@ -29,7 +29,7 @@ def signup(request):
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
-        login(request, user, backend=auth.BACKEND)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect("designs:gallery")
     return render(request, "registration/signup.html", {"form": form})
 
