@@ -1,4 +1,4 @@
-"""Signing up, logging out and logging in again, as a person does it."""
+"""Signing up, logging out and in again, and a paused log-in, as a person sees them."""
 
 import re
 
@@ -52,4 +52,22 @@ def test_wrong_password_is_refused_with_a_message(page, user):
     page.get_by_role("button", name="Log in", exact=True).click()
     expect(page.locator(".error-box")).to_contain_text("correct username and password")
     expect(page).to_have_url(re.compile(r"/accounts/login/$"))
+    expect(page.get_by_role("button", name=re.compile("Log out"))).to_have_count(0)
+
+
+def test_ten_wrong_passwords_pause_the_log_in_on_a_styled_page(page, user, screenshot):
+    for _ in range(10):
+        page.goto("/accounts/login/")
+        page.get_by_label("Username").fill("alice")
+        page.get_by_label("Password").fill("not-her-password")
+        page.get_by_role("button", name="Log in", exact=True).click()
+    expect(page.get_by_role("heading", name="Log-in paused")).to_be_visible()
+    expect(page.locator(".error-box")).to_contain_text("Try again in 5 minutes")
+    expect(page.locator(".auth")).to_have_css("max-width", "420px")  # the site's stylesheet applies
+    screenshot(page, "login-locked")
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill("alice")
+    page.get_by_label("Password").fill("alice-password-1")
+    page.get_by_role("button", name="Log in", exact=True).click()
+    expect(page.get_by_role("heading", name="Log-in paused")).to_be_visible()
     expect(page.get_by_role("button", name=re.compile("Log out"))).to_have_count(0)

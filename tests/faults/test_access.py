@@ -1,5 +1,5 @@
-"""Access sweep over every URL that takes an object id, CSRF on every unsafe request, and the rate limits on log-in
-and uploads.
+"""Access sweep over every URL that takes an object id, CSRF on every unsafe request, and the rate limit on uploads
+(the log-in lockout: tests/accounts/test_lockout.py).
 
 The sweep walks the URL configuration itself, so a new route with an id fails here until it says who may use it.
 """
@@ -174,34 +174,10 @@ def test_every_route_refuses_an_unsafe_request_without_a_csrf_token(world, user)
 
 @pytest.fixture
 def frozen_clock(monkeypatch):
-    """The rate limits' clock, standing still (so no window boundary falls inside the test) until moved."""
+    """The rate limit's clock, standing still (so no window boundary falls inside the test) until moved."""
     moment = {"now": 1_800_000_000.0}
     monkeypatch.setattr(ratelimit, "clock", lambda: moment["now"])
     return moment
-
-
-def test_login_is_refused_after_ten_failures_for_that_username_and_address(client, user, frozen_clock, settings):
-    limit, window = settings.LOGIN_FAILURES_LIMIT
-    assert (limit, window) == (10, 300)
-    for _ in range(limit):
-        answer = client.post("/accounts/login/", {"username": "alice", "password": "wrong"})
-        assert answer.status_code == 200 and b"Please enter a correct username and password" in answer.content
-    refused = client.post("/accounts/login/", {"username": "Alice ", "password": "alice-password-1"})
-    wait = int(refused["Retry-After"])
-    assert refused.status_code == 429 and window <= wait <= 2 * window  # 10 failures in any 300 s: a sliding window
-    assert b"Too many failed log-in attempts" in refused.content
-    assert "_auth_user_id" not in client.session  # the right password does not get through either
-    # Another address, and another username from this address, are not held back.
-    assert client.post("/accounts/login/", {"username": "alice", "password": "alice-password-1"},
-                       REMOTE_ADDR="203.0.113.9").status_code == 302
-    assert Client().post("/accounts/login/", {"username": "bob", "password": "wrong"}).status_code == 200
-    # The admin's log-in form counts the same failures.
-    admin = Client().post("/admin/login/", {"username": "alice", "password": "alice-password-1"})
-    assert b"Too many failed log-in attempts" in admin.content
-    frozen_clock["now"] += wait - 1
-    assert Client().post("/accounts/login/", {"username": "alice", "password": "alice-password-1"}).status_code == 429
-    frozen_clock["now"] += 1  # as Retry-After said
-    assert Client().post("/accounts/login/", {"username": "alice", "password": "alice-password-1"}).status_code == 302
 
 
 def test_uploads_are_limited_to_sixty_requests_a_minute_per_user(alice, user, other_user, frozen_clock, settings):
