@@ -39,6 +39,7 @@ run: demo
 	@echo; echo "Threadline: http://$(HOST):$(PORT)/   admin: http://$(HOST):$(PORT)/admin/   health: http://$(HOST):$(PORT)/healthz"
 	@cat var/demo-logins.txt 2>/dev/null || true; echo
 	@bash -c 'trap "trap - INT TERM EXIT; kill 0" INT TERM EXIT; \
+		export SITE_URL="$${SITE_URL:-http://$(HOST):$(PORT)}"; \
 		$(BIN)/python manage.py qcluster & \
 		$(BIN)/gunicorn project.wsgi -b $(HOST):$(PORT) -w $(WEB_WORKERS) --access-logfile - & \
 		wait'

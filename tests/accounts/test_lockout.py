@@ -81,7 +81,7 @@ def test_a_locked_account_gets_the_same_answer_from_both_log_in_pages(bob):
         assert COOL_OFF_S - 5 <= int(answer["Retry-After"]) <= COOL_OFF_S
         body = answer.content.decode()
         assert "Too many failed log-in attempts for this account. Try again in 5 minutes." in body
-        assert "/static/css/app.css" in body  # the site's page
+        assert "/static/css/app.css" in body and 'href="/accounts/password_reset/"' in body  # the site's page
         assert "style=" not in body and "<style" not in body and "<script" not in body  # the CSP allows neither
     assert answers[0].content == answers[1].content
 
