@@ -40,6 +40,7 @@ run: demo
 	@cat var/demo-logins.txt 2>/dev/null || true; echo
 	@rm -rf var/metrics && mkdir -p var/metrics  # gunicorn's processes share their metrics there; fresh each start
 	@bash -c 'trap "trap - INT TERM EXIT; kill 0" INT TERM EXIT; \
+		export SITE_URL="$${SITE_URL:-http://$(HOST):$(PORT)}"; \
 		$(BIN)/python manage.py qcluster & \
 		PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/metrics $(BIN)/gunicorn project.wsgi -b $(HOST):$(PORT) -w $(WEB_WORKERS) --access-logfile - & \
 		wait'

@@ -6,11 +6,11 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
+from core import ratelimit
 from core.api import ApiError, api_view
 from designs import library, selectors, services
 from designs.models import Design, UploadBatch, thumbnail_url
 from designs.similarity import to_unsigned64
-from project import ratelimit
 
 PAGE_SIZE = 50
 

@@ -6,6 +6,7 @@ service is switched on by one variable. `.env.example` lists them all.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -64,6 +65,8 @@ SLOW_REQUEST_MS = env_int("SLOW_REQUEST_MS", 500)
 # PROMETHEUS_MULTIPROC_DIR itself; set, it must be an empty folder when gunicorn starts (see the Makefile's run).
 METRICS_TOKEN = env_str("METRICS_TOKEN")
 PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
+# Proxies in front that each append to X-Forwarded-For (nginx: 1). 0: the header is ignored, REMOTE_ADDR is the client.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
 BREAKER_FAILURES = env_int("BREAKER_FAILURES", 5)  # consecutive failed calls that open a service's breaker
 BREAKER_RESET_S = env_int("BREAKER_RESET_S", 30)  # s open before one probe call is let through
@@ -87,7 +90,8 @@ INSTALLED_APPS = [
     "django_q",
     "core",
     "ops",
-    "project",
+    "axes",
+    "accounts",
     "designs",
     "orders",
     "mockups",
@@ -106,6 +110,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "ops.middleware.DatabaseUnavailableMiddleware",
+    "axes.middleware.AxesMiddleware",  # turns a locked log-in into accounts.lockout's answer
 ]
 
 if DEBUG:
@@ -197,10 +202,8 @@ else:
 
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 # Redis is a cache every process shares: what one process caches or forgets, all see. The per-process fallback
-# is not, so what relies on that (cached users, gallery versions held in the cache) is off without Redis.
+# is not, so what relies on that (gallery versions held in the cache) is off without Redis.
 SHARED_CACHE = bool(REDIS_URL)
-AUTHENTICATION_BACKENDS = ["project.auth.CachedModelBackend"]
-USER_CACHE_SECONDS = env_int("USER_CACHE_SECONDS", 60) if SHARED_CACHE else 0  # s, see project/auth.py
 
 # --- Task queue -------------------------------------------------------------------------------------------------
 Q_CLUSTER = {
@@ -312,6 +315,26 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
+# Users load from the database on each request: a cached row would carry the password hash into the cache.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked log-in before any password is checked
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Log-in lockout (django-axes, accounts/lockout.py): 10 failures for one user name from one address lock that pair
+# for 5 minutes from the last failure. In the database, so every web process counts the same failures, and staff
+# see and lift lockouts in the admin (Axes > Access attempts: delete the row).
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = 10
+AXES_COOLOFF_TIME = timedelta(minutes=5)
+# Name and address together: one user's lockout keeps no one else out from behind the same proxy address.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_CALLABLE = "accounts.lockout.username_key"  # NFKC and case-folded, so look-alikes share a count
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_ip"  # TRUSTED_PROXY_COUNT decides whether X-Forwarded-For counts
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"  # 429, Retry-After, the site's page
+AXES_RESET_ON_SUCCESS = True  # a log-in with the right password clears that name and address's failures
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # tries while locked do not move Retry-After
+AXES_DISABLE_ACCESS_LOG = True  # no row per successful log-in, kept forever: the failures are what matter here
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -362,6 +385,7 @@ LOGGING = {
     "loggers": {
         "django": {"level": "INFO" if LOG_LEVEL == "DEBUG" else LOG_LEVEL},
         "django.db.backends": {"level": "INFO"},  # never log every SQL statement, even at DEBUG
+        "axes.apps": {"level": "WARNING"},  # not its version banner in every command's output
     },
 }
 
@@ -372,8 +396,6 @@ UPLOAD_MAX_FILES = 100  # per request and per batch
 # Bits of 64: resize, JPEG re-encode and small crops stay within 6 (measured).
 DUPLICATE_MAX_DISTANCE = env_int("DUPLICATE_MAX_DISTANCE", 6)
 SWEEP_STALE_AFTER_S = 180  # a design or mail untouched this long in flight was left by a dead worker
-# (events, seconds): failed log-ins per username and address in any such span (project/ratelimit.py)
-LOGIN_FAILURES_LIMIT = (10, 300)
 # (requests, seconds) per user, on both upload endpoints. The upload page sends one file per request, so a 100-file
 # batch must fit in one window without a pause; scripts sending more wait out the 429's Retry-After.
 UPLOAD_REQUESTS_LIMIT = (240, 60)

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.generic import TemplateView
 
 from core import views as core_views
 from designs import urls as design_urls
@@ -9,18 +9,13 @@ from marketplace import urls as marketplace_urls
 from mockups import urls as mockup_urls
 from ops import health, metrics
 from orders import urls as order_urls
-from project import views
-
-admin.site.login_form = views.AdminLoginForm  # the same limit on failed log-ins as the customer page
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", TemplateView.as_view(template_name="home.html"), name="home"),
     path("favicon.ico", core_views.favicon),
     path("healthz", health.healthz, name="healthz"),
     path("metrics", metrics.metrics, name="metrics"),
-    path("accounts/signup/", views.signup, name="signup"),
-    path("accounts/login/", views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("accounts.urls")),
     path("designs/", include("designs.urls")),
     path("orders/", include("orders.urls")),
     path("api/", include((design_urls.api_urlpatterns, "designs_api"))),

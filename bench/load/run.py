@@ -170,7 +170,6 @@ class Bench:
 
         from designs.models import Design
         from orders.models import Order
-        from project.auth import forget_cached_users
 
         user_model = get_user_model()
         candidates = list(user_model.objects.filter(username__startswith="customer", is_staff=False, is_active=True)
@@ -183,7 +182,6 @@ class Bench:
         password = secrets.token_urlsafe(18)
         hashed = make_password(password)  # hashed once, set on all: the server still checks it at each log-in
         user_model.objects.filter(pk__in=[pk for pk, _, _ in chosen]).update(password=hashed)
-        forget_cached_users([pk for pk, _, _ in chosen])  # update() sends no signal
         staff, _ = user_model.objects.update_or_create(
             username=STAFF_USERNAME,
             defaults={"email": f"{STAFF_USERNAME}@example.com", "is_staff": True, "is_superuser": True,
@@ -221,7 +219,6 @@ class Bench:
         from designs.models import Design, UploadBatch
         from orders import stats
         from orders.models import Order
-        from project.auth import forget_cached_users
 
         _, deleted = Order.objects.filter(customer_id__in=user_ids, name__startswith=ORDER_NAME_PREFIX).delete()
         orders = deleted.get(Order._meta.label, 0)
@@ -239,7 +236,6 @@ class Bench:
         users = get_user_model().objects.filter(pk__in=user_ids)
         users.filter(username=STAFF_USERNAME).delete()  # made by the run; the customers are seeded ones
         users.update(password=make_password(None))
-        forget_cached_users(user_ids)
         vacuum()
         return orders, designs
 

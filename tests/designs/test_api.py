@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from designs import services
 from designs.models import Design
-from tests.conftest import design_image, encode
+from tests.conftest import design_image, encode, session_user_queries
 
 pytestmark = pytest.mark.django_db
 
@@ -262,9 +262,9 @@ def test_cached_gallery_pages_carry_a_fresh_csrf_token_and_show_flash_messages_o
 
 
 @pytest.mark.redis
-def test_with_redis_a_cached_gallery_page_costs_no_query(alice, uploaded, django_assert_num_queries):
+def test_with_redis_a_cached_gallery_page_costs_only_the_user_query(alice, uploaded, django_assert_num_queries):
     alice.get("/designs/")
-    with django_assert_num_queries(0):
+    with django_assert_num_queries(session_user_queries()):
         assert alice.get("/designs/").status_code == 200
 
 
@@ -274,12 +274,11 @@ def test_with_redis_the_design_list_and_look_alikes_are_cached_until_the_library
     design = Design.objects.filter(owner=user, status="ready").first()
     for url in ("/api/designs", f"/designs/{design.pk}/"):
         alice.get(url)
-    with django_assert_num_queries(0):
+    with django_assert_num_queries(session_user_queries()):
         assert len(alice.get("/api/designs").json()["results"]) == 3
     with CaptureQueriesContext(connection) as page:
         assert alice.get(f"/designs/{design.pk}/").status_code == 200
     # The design itself, and none for its look-alikes (no probe, no rows): they come from the cache.
-    assert [q["sql"] for q in page.captured_queries if 'FROM "designs_design"' in q["sql"]] == [
-        page.captured_queries[0]["sql"]]
+    assert len([q for q in page.captured_queries if 'FROM "designs_design"' in q["sql"]]) == 1
     Design.objects.create(owner=user, title="Brand new", original_name="n.png", sha256="e" * 64, format="PNG")
     assert "Brand new" in [row["title"] for row in alice.get("/api/designs").json()["results"]]

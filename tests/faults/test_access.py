@@ -1,5 +1,5 @@
-"""Access sweep over every URL that takes an object id, CSRF on every unsafe request, and the rate limits on log-in
-and uploads.
+"""Access sweep over every URL that takes an object id, CSRF on every unsafe request, and the rate limit on uploads
+(the log-in lockout: tests/accounts/test_lockout.py).
 
 The sweep walks the URL configuration itself, so a new route with an id fails here until it says who may use it.
 """
@@ -10,12 +10,12 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from core import ratelimit
 from designs import services as design_services
 from marketplace.models import Listing, ShopConnection
 from mockups.models import GarmentTemplate, Mockup
 from orders import services as order_services
 from orders.models import Product
-from project import ratelimit
 from tests.conftest import design_image, encode, upload_file
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.django_db]
@@ -46,7 +46,10 @@ ID_ROUTES = {
 # Content-addressed files: public by design (immutable, cached by anyone), named by a digest, not an id.
 CONTENT_ADDRESSED = {"designs:thumbnail", "mockups_api:mockup_preview", "mockups_api:mockup_image",
                      "mockups_api:template_preview", "mockups_api:template_photo"}
-PUBLIC = {"home", "healthz", "metrics", "signup", "login", "logout", "orders_api:product_list"}
+PUBLIC = {"home", "healthz", "metrics", "signup", "login", "logout", "orders_api:product_list", "password_reset",
+          "password_reset_done", "password_reset_complete"}
+# Named by a one-use token, not an id: the token is the credential (Django's password reset).
+TOKEN_ROUTES = {"password_reset_confirm"}
 # Unsafe requests the sweep makes: destructive ones go last, after every other check on the route.
 DESTRUCTIVE = {"marketplace:disconnect"}
 
@@ -112,7 +115,8 @@ def call(client, method, name, url, world):
 def test_every_id_route_is_404_to_others_401_or_login_to_visitors_and_open_to_staff_where_it_should(
     world, user, other_user, staff_user
 ):
-    id_routes = [(name, params) for name, params in routes() if params and name not in CONTENT_ADDRESSED]
+    id_routes = [(name, params) for name, params in routes()
+                 if params and name not in CONTENT_ADDRESSED | TOKEN_ROUTES]
     unknown = sorted({name for name, _ in id_routes} - set(ID_ROUTES))
     assert not unknown, f"say who may use these routes in ID_ROUTES: {unknown}"
     owner, other, staff, visitor = logged_in(user), logged_in(other_user), logged_in(staff_user), logged_in(None)
@@ -174,34 +178,10 @@ def test_every_route_refuses_an_unsafe_request_without_a_csrf_token(world, user)
 
 @pytest.fixture
 def frozen_clock(monkeypatch):
-    """The rate limits' clock, standing still (so no window boundary falls inside the test) until moved."""
+    """The rate limit's clock, standing still (so no window boundary falls inside the test) until moved."""
     moment = {"now": 1_800_000_000.0}
     monkeypatch.setattr(ratelimit, "clock", lambda: moment["now"])
     return moment
-
-
-def test_login_is_refused_after_ten_failures_for_that_username_and_address(client, user, frozen_clock, settings):
-    limit, window = settings.LOGIN_FAILURES_LIMIT
-    assert (limit, window) == (10, 300)
-    for _ in range(limit):
-        answer = client.post("/accounts/login/", {"username": "alice", "password": "wrong"})
-        assert answer.status_code == 200 and b"Please enter a correct username and password" in answer.content
-    refused = client.post("/accounts/login/", {"username": "Alice ", "password": "alice-password-1"})
-    wait = int(refused["Retry-After"])
-    assert refused.status_code == 429 and window <= wait <= 2 * window  # 10 failures in any 300 s: a sliding window
-    assert b"Too many failed log-in attempts" in refused.content
-    assert "_auth_user_id" not in client.session  # the right password does not get through either
-    # Another address, and another username from this address, are not held back.
-    assert client.post("/accounts/login/", {"username": "alice", "password": "alice-password-1"},
-                       REMOTE_ADDR="203.0.113.9").status_code == 302
-    assert Client().post("/accounts/login/", {"username": "bob", "password": "wrong"}).status_code == 200
-    # The admin's log-in form counts the same failures.
-    admin = Client().post("/admin/login/", {"username": "alice", "password": "alice-password-1"})
-    assert b"Too many failed log-in attempts" in admin.content
-    frozen_clock["now"] += wait - 1
-    assert Client().post("/accounts/login/", {"username": "alice", "password": "alice-password-1"}).status_code == 429
-    frozen_clock["now"] += 1  # as Retry-After said
-    assert Client().post("/accounts/login/", {"username": "alice", "password": "alice-password-1"}).status_code == 302
 
 
 def test_uploads_are_limited_to_sixty_requests_a_minute_per_user(alice, user, other_user, frozen_clock, settings):

@@ -130,7 +130,7 @@ def test_stats_api_is_for_staff_only(client, user, staff_user, catalogue):
 @pytest.mark.postgres
 def test_the_planner_estimate_is_asked_once_per_list_and_reused(user, catalogue, monkeypatch,
                                                                  django_assert_num_queries):
-    from project import pagination
+    from core import pagination
 
     place(user, catalogue, 3)
     monkeypatch.setattr(pagination, "EXACT_BELOW", 0)  # the estimate path, as at 10^6 orders
@@ -146,7 +146,7 @@ def test_the_planner_estimate_is_asked_once_per_list_and_reused(user, catalogue,
 
 @pytest.mark.postgres
 def test_an_email_search_matching_few_orders_is_sorted_not_walked(staff, user, catalogue, monkeypatch):
-    from project import pagination
+    from core import pagination
 
     place(user, catalogue, 4)  # alice0@ ... alice3@
     product, design = catalogue
@@ -228,7 +228,7 @@ def test_a_search_for_digits_python_cannot_read_as_a_number_is_an_email_search(s
 def test_a_number_beyond_the_columns_range_finds_nothing(staff, user, catalogue, monkeypatch):
     """An order number past bigint matches nothing, so Django compiles no SQL for it (EmptyResultSet): the
     paginator's planner estimate must answer 0 rather than fail."""
-    from project import pagination
+    from core import pagination
 
     monkeypatch.setattr(pagination, "EXACT_BELOW", 0)  # the estimate path, as at 10^6 orders
     place(user, catalogue, 2)

@@ -220,7 +220,7 @@ def queries_for(client, url):
     return len(captured.captured_queries)
 
 
-# Per request: the session user (unless cached), then for a detail: the order with its customer (1), its items with
+# Per request: the session user, then for a detail: the order with its customer (1), its items with
 # products and designs (1), its events (1). The session itself comes from the cache.
 DETAIL_QUERIES = 3 + session_user_queries()
 
@@ -241,7 +241,7 @@ def test_an_order_with_30_items_runs_the_same_queries_as_one_with_1(url, alice, 
         assert response.content.decode().count('loading="lazy"') == 15  # thumbnails where they exist
 
 
-# The session user (unless cached), the page's count (1) and its rows (1).
+# The session user, the page's count (1) and its rows (1).
 LIST_QUERIES = 2 + session_user_queries()
 
 

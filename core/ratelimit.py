@@ -1,14 +1,16 @@
-"""Rate limits counted in the shared cache: failed log-ins per username and address, upload requests per user.
+"""Rate limits counted in the shared cache (upload requests per user), and the client address they may count by.
 
 A sliding window, estimated from two fixed ones (as Cloudflare counts): the events of the current clock-aligned
 window plus those of the previous one, weighted by how much of it still lies within the last `window_s` seconds.
 Fixed windows alone let up to twice the limit through around a boundary (the limit at the end of one window, the
 limit again at the start of the next); the estimate does not, for one more cache round trip. The counts are the
 same in every web process, since the cache is Redis in production. When the cache is down nothing is enforced: a
-Redis outage degrades the site, it must not lock everyone out.
+Redis outage degrades the site, it must not lock everyone out. (Failed log-ins are counted by django-axes, in the
+database: accounts/lockout.py.)
 """
 
 import hashlib
+import ipaddress
 import math
 import time
 
@@ -36,7 +38,7 @@ class RateLimit:
     def _keys(self, identity, now):
         """The cache keys of the current and the previous window, and the fraction of the current one elapsed."""
         index, into = divmod(now, self.window_s)
-        # Identities hold user input (usernames): hashed, they make safe cache keys of fixed length.
+        # Identities may hold user input: hashed, they make safe cache keys of fixed length.
         digest = hashlib.sha256(identity.encode("utf-8", "surrogatepass")).hexdigest()[:32]
         prefix = f"ratelimit:{self.name}:{digest}"
         return f"{prefix}:{int(index)}", f"{prefix}:{int(index) - 1}", into / self.window_s
@@ -77,22 +79,33 @@ class RateLimit:
         return self._wait(previous, current, elapsed)
 
     def reset(self, identity, *, now=None):
-        """Forget the recent events of `identity` (staff unlocking an account, tests)."""
+        """Forget the recent events of `identity` (tests, staff lifting a limit)."""
         cache.delete_many(self._keys(identity, clock() if now is None else now)[:2])
 
 
-LOGIN_FAILURES = RateLimit("login", setting="LOGIN_FAILURES_LIMIT")
 UPLOAD_REQUESTS = RateLimit("upload", setting="UPLOAD_REQUESTS_LIMIT")
 
 
+def _ip(value):
+    try:
+        address = ipaddress.ip_address(value.strip())
+    except ValueError:
+        return ""
+    return str(getattr(address, "ipv4_mapped", None) or address)
+
+
 def client_address(request):
-    """The address a request came from. Behind a proxy this is the proxy's: the limits then count per username."""
-    return request.META.get("REMOTE_ADDR", "") if request is not None else ""
-
-
-def login_identity(username, request):
-    """What failed log-ins are counted by: the username as typed (case-folded) and the address it came from."""
-    return f"{(username or '').strip().casefold()}|{client_address(request)}"
+    """The address a request came from ("" if unknown): REMOTE_ADDR, unless TRUSTED_PROXY_COUNT proxies stand in
+    front, each adding the address it was reached from to X-Forwarded-For. Then it is the entry the outermost of them
+    added: what lies left of it is the client's own word."""
+    remote = _ip(request.META.get("REMOTE_ADDR", ""))
+    if not settings.TRUSTED_PROXY_COUNT:
+        return remote
+    forwarded = [entry for entry in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if entry.strip()]
+    if not forwarded:
+        return remote
+    # Fewer entries than proxies: the request skipped the outer ones, and the first entry is still a proxy's.
+    return _ip(forwarded[-min(settings.TRUSTED_PROXY_COUNT, len(forwarded))]) or remote
 
 
 def upload_identity(user):
