@@ -7,9 +7,18 @@ from django.db import connections, models
 from django.urls import reverse
 from django.utils import timezone
 
+from core.access import staff_may
 from designs import similarity
 
 THUMBNAIL_SIZES = (256, 640)  # px, longest side: gallery card and design page
+
+
+class UploadBatchQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Batches this user may see: their own, or everyone's for staff who may view batches and their designs."""
+        if staff_may(user, "designs.view_uploadbatch", "designs.view_design"):
+            return self
+        return self.filter(owner=user)
 
 
 class UploadBatch(models.Model):
@@ -25,6 +34,8 @@ class UploadBatch(models.Model):
     failed = models.PositiveIntegerField(default=0)
     rejected = models.JSONField(default=list, blank=True)  # [{"name", "error"}] refused at upload, never stored
 
+    objects = UploadBatchQuerySet.as_manager()
+
     class Meta:
         verbose_name_plural = "upload batches"
         indexes = [models.Index(fields=["owner", "-created_at"], name="batch_owner_created")]
@@ -39,8 +50,8 @@ class UploadBatch(models.Model):
 
 class DesignQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """Designs this user may see: their own, or all for staff."""
-        return self if user.is_staff else self.filter(owner=user)
+        """Designs this user may see: their own, or everyone's for staff with the view permission (as in the admin)."""
+        return self if staff_may(user, "designs.view_design") else self.filter(owner=user)
 
     def for_gallery(self, owner):
         """The owner's library, newest first, with only what a gallery card shows."""

@@ -63,6 +63,7 @@ def order_detail(request, order_id):
 
 @api_view("GET")
 def stats(request):
-    if not request.user.is_staff:
-        return error_response("Staff only.", status=403)
+    if not order_stats.may_see_dashboard(request.user):
+        return error_response("Staff with permission to view orders and designs only.", status=403,
+                              details={"permissions": list(order_stats.DASHBOARD_PERMISSIONS)})
     return JsonResponse(order_stats.dashboard())
