@@ -1,6 +1,7 @@
 """Designs (uploaded artwork), the batches they arrive in, and the queries pages and tasks make of them."""
 
 import uuid
+from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.db import connections, models
@@ -11,6 +12,7 @@ from core.access import staff_may
 from designs import similarity
 
 THUMBNAIL_SIZES = (256, 640)  # px, longest side: gallery card and design page
+EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}  # by the format sniffed from the content
 
 
 class UploadBatchQuerySet(models.QuerySet):
@@ -159,14 +161,20 @@ class Design(models.Model):
     def original_key(self):
         return original_key(self.sha256, self.format)
 
+    @property
+    def download_name(self):
+        """The customer's file name with the extension of what the file really is: "x.html" holding a PNG is
+        offered as "x.png", so no browser or desktop opens it as a page (issue 16, finding 7)."""
+        stem = PurePosixPath(self.original_name).stem.strip() or "design"
+        return f"{stem}.{EXTENSIONS[self.format]}"
+
     def thumbnail_key(self, size=THUMBNAIL_SIZES[0]):
         return thumbnail_key(self.sha256, size)
 
 
 def original_key(sha256, image_format):
     """Content-addressed storage key of an original: never the user's file name."""
-    extension = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}[image_format]
-    return f"originals/{sha256[:2]}/{sha256}.{extension}"
+    return f"originals/{sha256[:2]}/{sha256}.{EXTENSIONS[image_format]}"
 
 
 def thumbnail_key(sha256, size):

@@ -66,7 +66,7 @@ def original(request, design_id):
         handle = default_storage.open(design.original_key, "rb")
     except FileNotFoundError:
         raise Http404("The original file is missing.") from None
-    response = FileResponse(handle, as_attachment=True, filename=design.original_name,
+    response = FileResponse(handle, as_attachment=True, filename=design.download_name,
                             content_type=CONTENT_TYPES.get(design.format, "application/octet-stream"))
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "sandbox; default-src 'none'"

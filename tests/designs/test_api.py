@@ -110,6 +110,27 @@ def test_originals_are_attachments_with_nosniff(alice, uploaded):
     assert b"".join(response.streaming_content).startswith(b"\x89PNG")
 
 
+@pytest.mark.parametrize(("uploaded_as", "fmt", "offered_as", "content_type"), [
+    ("x.html", "PNG", "x.png", "image/png"),
+    ("photo.png", "JPEG", "photo.jpg", "image/jpeg"),
+    ("invoice.pdf.svg", "WEBP", "invoice.pdf.webp", "image/webp"),
+    ("no-extension", "PNG", "no-extension.png", "image/png"),
+])
+def test_originals_are_named_and_typed_by_their_detected_format(alice, tmp_path, uploaded_as, fmt, offered_as,
+                                                                 content_type):
+    """Issue 16, finding 7: a PNG uploaded as x.html was offered as filename="x.html"."""
+    path = tmp_path / uploaded_as
+    path.write_bytes(encode(design_image(5, size=(120, 90)), fmt))
+    with path.open("rb") as handle:
+        answer = post_files(alice, "/api/uploads", [handle])
+    assert answer.status_code == 202 and answer.json()["accepted"][0]["name"] == uploaded_as, answer.content
+    response = alice.get(f"/designs/{answer.json()['accepted'][0]['design_id']}/original")
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == f'attachment; filename="{offered_as}"'
+    assert response["Content-Type"] == content_type
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
 def test_near_duplicates_are_searched_by_index_probes_not_a_scan(user, django_user_model):
     from designs.similarity import hash_chunks, to_signed64
 
