@@ -399,6 +399,10 @@ SWEEP_STALE_AFTER_S = 180  # a design or mail untouched this long in flight was 
 # (requests, seconds) per user, on both upload endpoints. The upload page sends one file per request, so a 100-file
 # batch must fit in one window without a pause; scripts sending more wait out the 429's Retry-After.
 UPLOAD_REQUESTS_LIMIT = (240, 60)
+# (attempts, seconds) at placing an order, per user and per recipient address: each order mails the address, and a
+# customer places a few a day. The address limit holds across accounts (sign-up does not verify an address).
+ORDER_REQUESTS_LIMIT = (10, 600)
+ORDER_MAILS_LIMIT = (30, 86400)
 
 # --- Outside services -------------------------------------------------------------------------------------------
 # Every outside HTTP call goes through project/resilience.py with these: timeouts in seconds, attempts per call
