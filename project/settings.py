@@ -417,6 +417,10 @@ OUTSIDE_SERVICES = {
         "max_retry_after": 30,  # s: a longer Retry-After reschedules the listing instead of holding a worker
         "failure_threshold": BREAKER_FAILURES,
         "reset_timeout": BREAKER_RESET_S,
+        # Shops name their own API address: every connection is checked to be public (DNS rebinding), except to
+        # the marketplaces listed in MARKETPLACE_URLS.
+        "public_only": True,
+        "trusted_urls_setting": "MARKETPLACE_URLS",
     },
 }
 MARKETPLACE_TOKEN_REFRESH_S = 300  # refresh an access token with less than this left
