@@ -303,3 +303,41 @@ def test_with_redis_the_design_list_and_look_alikes_are_cached_until_the_library
     assert len([q for q in page.captured_queries if 'FROM "designs_design"' in q["sql"]]) == 1
     Design.objects.create(owner=user, title="Brand new", original_name="n.png", sha256="e" * 64, format="PNG")
     assert "Brand new" in [row["title"] for row in alice.get("/api/designs").json()["results"]]
+
+
+def cache_keys():
+    """Every key in the cache this run uses: Redis through django-redis' keys() (this run's prefix only); the
+    local-memory cache keeps its entries in a dict that nothing public lists."""
+    from django.core.cache import cache
+
+    from tests.conftest import uses_redis
+
+    return set(cache.keys("*")) if uses_redis() else set(cache._cache)
+
+
+@pytest.fixture
+def shared_cache(settings):
+    """Caching on, as with Redis: on the embedded defaults the local-memory cache stands in for it."""
+    settings.SHARED_CACHE = True
+
+
+def test_gallery_pages_past_the_end_redirect_to_the_last_page_and_cache_nothing(alice, uploaded, shared_cache):
+    """Issue 16, finding 9: each distinct ?page=N past the end stored another copy of the last page."""
+    before = cache_keys()
+    assert alice.get("/designs/").status_code == 200
+    cached = cache_keys()
+    assert len(cached) > len(before)  # the grid of page 1 (and the library's version) are cached: keys are counted
+    for number in range(2, 40):
+        response = alice.get(f"/designs/?page={number}")
+        assert (response.status_code, response["Location"]) == (302, "/designs/?page=1")
+    response = alice.get("/designs/?show=duplicates&page=7")
+    assert (response.status_code, response["Location"]) == (302, "/designs/?show=duplicates&page=1")
+    assert cache_keys() == cached
+
+
+def test_design_list_pages_past_the_end_are_404_and_cache_nothing(alice, uploaded, shared_cache):
+    assert alice.get("/api/designs?page=1").status_code == 200
+    cached = cache_keys()
+    for number in range(2, 40):
+        assert alice.get(f"/api/designs?page={number}").status_code == 404
+    assert cache_keys() == cached
