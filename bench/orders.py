@@ -103,7 +103,7 @@ def run(runs):
     from django.core.cache import cache
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
+    from django.test.utils import CaptureQueriesContext, override_settings
 
     from bench.timing import measure, print_table, summary
     from orders import stats
@@ -137,10 +137,11 @@ def run(runs):
 
     product = Product.objects.filter(active=True).first()
     design = sample.items.first().design
-    body = json.dumps({"email": "bench@example.com", "name": "Bench", "items": [
+    body = json.dumps({"name": "Bench", "items": [  # mailed to the customer's own address
         {"product": str(product.pk), "design": str(design.pk), "size": product.size_list[0],
          "color": product.color_list[0], "quantity": 2}] * 3})
 
+    @override_settings(ORDER_REQUESTS_LIMIT=(10**9, 60), ORDER_MAILS_LIMIT=(10**9, 60))  # measured, not limited
     def create_order():
         response = customer_client.post("/api/orders", body, content_type="application/json")
         assert response.status_code == 201, response.content
@@ -198,5 +199,5 @@ def run(runs):
     print(f"\nOrders on PostgreSQL: {orders:,} orders, {items:,} items; {runs} runs per page (naive: fewer);"
           " server-side ms\n")
     print_table(["page", "median", "p95", "queries", "naive median", "naive p95", "naive queries", "speed-up"], rows)
-    Order.objects.filter(email="bench@example.com").delete()
+    Order.objects.filter(name="Bench").delete()
     stats.stats_rebuild()

@@ -1,4 +1,5 @@
-"""Rate limits counted in the shared cache (upload requests per user), and the client address they may count by.
+"""Rate limits counted in the shared cache (upload requests per user; order placements per user and per recipient
+address), and the client address they may count by.
 
 A sliding window, estimated from two fixed ones (as Cloudflare counts): the events of the current clock-aligned
 window plus those of the previous one, weighted by how much of it still lies within the last `window_s` seconds.
@@ -84,6 +85,8 @@ class RateLimit:
 
 
 UPLOAD_REQUESTS = RateLimit("upload", setting="UPLOAD_REQUESTS_LIMIT")
+ORDER_REQUESTS = RateLimit("order", setting="ORDER_REQUESTS_LIMIT")  # per user
+ORDER_MAILS = RateLimit("order-mail", setting="ORDER_MAILS_LIMIT")  # per recipient address, across accounts
 
 
 def _ip(value):
@@ -110,3 +113,12 @@ def client_address(request):
 
 def upload_identity(user):
     return f"user:{user.pk}"
+
+
+def order_identity(user):
+    return f"user:{user.pk}"
+
+
+def mail_identity(address):
+    """A recipient address as a count: the same mailbox however its letters are cased."""
+    return f"mail:{address.strip().casefold()}"

@@ -14,12 +14,15 @@ all processes (a lease taken with `add`).
 """
 
 import email.utils
+import ipaddress
 import logging
 import os
 import random
+import socket
 import threading
 import time
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import requests
 import tenacity
@@ -57,12 +60,67 @@ class RequestRejected(OutsideServiceError):
     """A 4xx other than 429: the service understood and refused. Retrying the same request cannot help."""
 
 
+class AddressRefused(RequestRejected):
+    """The service's name resolved to a private address (see PublicAddressAdapter): no connection was made."""
+
+
 class ServiceUnavailable(OutsideServiceError):
     """The breaker is open: no call was made. `retry_at` (epoch seconds) is when it lets a probe through."""
 
     def __init__(self, message, *, service, retry_at):
         super().__init__(message, service=service)
         self.retry_at = retry_at
+
+
+class PrivateAddress(requests.RequestException):
+    """A call that must reach the public internet was about to connect inside a private network: nothing was sent."""
+
+
+def is_public_address(address):
+    """True for a globally routable unicast address: not loopback, private, link-local (the cloud metadata
+    address), shared (CG-NAT), multicast or reserved; an IPv4-mapped IPv6 address counts as its IPv4 one."""
+    ip = ipaddress.ip_address(address.split("%")[0])
+    ip = getattr(ip, "ipv4_mapped", None) or ip
+    return ip.is_global and not ip.is_multicast
+
+
+def public_addresses(host, port):
+    """The addresses `host` resolves to, if every one is public; else PrivateAddress (socket.gaierror: none)."""
+    addresses = list(dict.fromkeys(info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)))
+    if not addresses or not all(is_public_address(address) for address in addresses):
+        raise PrivateAddress(f"{host} resolves to an address inside a private network")
+    return addresses
+
+
+class PublicAddressAdapter(HTTPAdapter):
+    """Connects to public addresses only, checked at every connection: the name is resolved here, each address
+    checked, and the connection made to the checked address (Host header, TLS SNI and certificate check keep the
+    name). A check made once, when a URL is saved, is worth nothing against a name that resolves elsewhere later
+    (DNS rebinding; issue 16, finding 9). URLs under a prefix `trusted_urls()` lists are left alone.
+
+    requests-hardened's IPFilterAdapter uses the same hook but takes no pool settings or allow-list.
+    """
+
+    def __init__(self, *, trusted_urls=tuple, **kwargs):
+        self.trusted_urls = trusted_urls
+        super().__init__(**kwargs)
+
+    def build_connection_pool_key_attributes(self, request, verify, cert=None):
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
+        if any(request.url == prefix.rstrip("/") or request.url.startswith(prefix.rstrip("/") + "/")
+               for prefix in self.trusted_urls()):
+            return host_params, pool_kwargs
+        host, scheme = host_params["host"], host_params["scheme"]
+        try:
+            address = public_addresses(host, host_params["port"] or (443 if scheme == "https" else 80))[0]
+        except (socket.gaierror, UnicodeError) as error:
+            raise requests.ConnectionError(f"cannot resolve {host}: {error}", request=request) from None
+        request.headers["Host"] = urlsplit(request.url).netloc.rpartition("@")[2]
+        if scheme == "https":
+            pool_kwargs["server_hostname"] = host  # SNI
+            pool_kwargs["assert_hostname"] = host  # the certificate must name the host, not the address
+        host_params["host"] = address
+        return host_params, pool_kwargs
 
 
 @dataclass(frozen=True)
@@ -190,8 +248,13 @@ class OutsideService:
     exponential backoff and jitter (Retry-After honoured), and the shared circuit breaker."""
 
     def __init__(self, name, *, connect_timeout, read_timeout, max_attempts=3, backoff=0.5, backoff_cap=8.0,
-                 max_retry_after=30.0, failure_threshold=5, reset_timeout=30.0):
+                 max_retry_after=30.0, failure_threshold=5, reset_timeout=30.0, public_only=False,
+                 trusted_urls_setting=None):
         self.name = name
+        # public_only: connect to public addresses only (PublicAddressAdapter), except under the URL prefixes
+        # listed in the setting named trusted_urls_setting.
+        self.public_only = public_only
+        self.trusted_urls_setting = trusted_urls_setting
         self.timeout = (connect_timeout, read_timeout)  # requests: (connect, read); never None, never one number
         self.max_attempts = max_attempts
         self.backoff = backoff  # s before the first retry, doubled for each further one, plus up to as much jitter
@@ -228,7 +291,11 @@ class OutsideService:
     def _attempt(self, method, url, **kwargs):
         admission = self.breaker.admit()
         try:
-            response = session_for(self.name).request(method, url, timeout=self.timeout, **kwargs)
+            response = self.session().request(method, url, timeout=self.timeout, **kwargs)
+        except PrivateAddress as error:
+            if admission.probe:  # not the service's fault, but a half-open probe slot is never kept
+                self.breaker.failed(admission)
+            raise AddressRefused(f"{self.name}: {error}", service=self.name) from error
         except (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as error:
             self.breaker.failed(admission)
             raise TransientError(f"{self.name}: {type(error).__name__}: {error}"[:ERROR_TEXT_CHARS],
@@ -249,6 +316,13 @@ class OutsideService:
             raise RequestRejected(f"{self.name} answered {status}: {response.text[:200]}", service=self.name,
                                   status=status, response=response)
         return response
+
+    def session(self):
+        if not self.public_only:
+            return session_for(self.name)
+        setting = self.trusted_urls_setting
+        return session_for(self.name, adapter_class=PublicAddressAdapter,
+                           trusted_urls=lambda: getattr(settings, setting, ()) if setting else ())
 
     def _worth_retrying(self, error):
         if not isinstance(error, TransientError):
@@ -271,16 +345,17 @@ _sessions = {}
 _sessions_lock = threading.Lock()
 
 
-def session_for(name):
+def session_for(name, *, adapter_class=HTTPAdapter, **adapter_kwargs):
     """This process's kept-alive session for a service; a forked worker makes its own, never sharing sockets."""
-    key = (os.getpid(), name)
+    key = (os.getpid(), name, adapter_class)
     session = _sessions.get(key)
     if session is None:
         with _sessions_lock:
             session = _sessions.get(key)
             if session is None:
                 session = requests.Session()
-                adapter = HTTPAdapter(pool_connections=1, pool_maxsize=POOL_CONNECTIONS, max_retries=0)
+                adapter = adapter_class(pool_connections=1, pool_maxsize=POOL_CONNECTIONS, max_retries=0,
+                                        **adapter_kwargs)
                 session.mount("https://", adapter)
                 session.mount("http://", adapter)
                 _sessions[key] = session

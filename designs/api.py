@@ -103,8 +103,7 @@ def batch_status(batch):
 
 @api_view("GET")
 def upload_status(request, batch_id):
-    batch = get_object_or_404(UploadBatch.objects.filter(**({} if request.user.is_staff else {"owner": request.user})),
-                              pk=batch_id)
+    batch = get_object_or_404(UploadBatch.objects.visible_to(request.user), pk=batch_id)
     return JsonResponse(batch_status(batch))
 
 

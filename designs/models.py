@@ -1,15 +1,26 @@
 """Designs (uploaded artwork), the batches they arrive in, and the queries pages and tasks make of them."""
 
 import uuid
+from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.db import connections, models
 from django.urls import reverse
 from django.utils import timezone
 
+from core.access import staff_may
 from designs import similarity
 
 THUMBNAIL_SIZES = (256, 640)  # px, longest side: gallery card and design page
+EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}  # by the format sniffed from the content
+
+
+class UploadBatchQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Batches this user may see: their own, or everyone's for staff who may view batches and their designs."""
+        if staff_may(user, "designs.view_uploadbatch", "designs.view_design"):
+            return self
+        return self.filter(owner=user)
 
 
 class UploadBatch(models.Model):
@@ -25,6 +36,8 @@ class UploadBatch(models.Model):
     failed = models.PositiveIntegerField(default=0)
     rejected = models.JSONField(default=list, blank=True)  # [{"name", "error"}] refused at upload, never stored
 
+    objects = UploadBatchQuerySet.as_manager()
+
     class Meta:
         verbose_name_plural = "upload batches"
         indexes = [models.Index(fields=["owner", "-created_at"], name="batch_owner_created")]
@@ -39,8 +52,8 @@ class UploadBatch(models.Model):
 
 class DesignQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """Designs this user may see: their own, or all for staff."""
-        return self if user.is_staff else self.filter(owner=user)
+        """Designs this user may see: their own, or everyone's for staff with the view permission (as in the admin)."""
+        return self if staff_may(user, "designs.view_design") else self.filter(owner=user)
 
     def for_gallery(self, owner):
         """The owner's library, newest first, with only what a gallery card shows."""
@@ -148,14 +161,20 @@ class Design(models.Model):
     def original_key(self):
         return original_key(self.sha256, self.format)
 
+    @property
+    def download_name(self):
+        """The customer's file name with the extension of what the file really is: "x.html" holding a PNG is
+        offered as "x.png", so no browser or desktop opens it as a page (issue 16, finding 7)."""
+        stem = PurePosixPath(self.original_name).stem.strip() or "design"
+        return f"{stem}.{EXTENSIONS[self.format]}"
+
     def thumbnail_key(self, size=THUMBNAIL_SIZES[0]):
         return thumbnail_key(self.sha256, size)
 
 
 def original_key(sha256, image_format):
     """Content-addressed storage key of an original: never the user's file name."""
-    extension = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}[image_format]
-    return f"originals/{sha256[:2]}/{sha256}.{extension}"
+    return f"originals/{sha256[:2]}/{sha256}.{EXTENSIONS[image_format]}"
 
 
 def thumbnail_key(sha256, size):

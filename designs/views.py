@@ -5,9 +5,9 @@ import uuid
 
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
-from django.core.paginator import Paginator
+from django.core.paginator import EmptyPage, Paginator
 from django.http import FileResponse, Http404, HttpResponseNotModified
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET
 
@@ -19,24 +19,45 @@ SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 CONTENT_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 
 
+class PastTheEnd(Exception):
+    """A gallery page number beyond the last page (`last_page`)."""
+
+    def __init__(self, last_page):
+        super().__init__(last_page)
+        self.last_page = last_page
+
+
 @login_required
 def gallery(request):
     """The customer's designs, 48 a page. The grid (tiles and page links) depends on nothing but the library, so it
     is cached under the library's version (designs/library.py): with Redis a page whose grid is cached costs no
-    query beyond the session's. The page around it (the user's name, messages, CSRF token) is rendered each time."""
+    query beyond the session's. The page around it (the user's name, messages, CSRF token) is rendered each time.
+    A page number past the end redirects to the last page, uncached: each one used to store another copy of it."""
     only_duplicates = request.GET.get("show") == "duplicates"
     page_number = request.GET.get("page") or "1"
+    cacheable = bool(library.PAGE_NUMBER_RE.match(page_number))  # odd page numbers would only fill the cache
 
     def grid():
-        designs = selectors.gallery_designs(request.user, only_duplicates=only_duplicates)
-        page = Paginator(designs, GALLERY_PAGE_SIZE).get_page(page_number)
+        paginator = Paginator(selectors.gallery_designs(request.user, only_duplicates=only_duplicates),
+                              GALLERY_PAGE_SIZE)
+        if not cacheable:
+            page = paginator.get_page(page_number)
+        else:
+            try:
+                page = paginator.page(page_number)
+            except EmptyPage:  # past the end: raised through library.cached, so no copy of the last page is kept
+                raise PastTheEnd(paginator.num_pages) from None
         return render_to_string("designs/_gallery_grid.html", {"page": page, "only_duplicates": only_duplicates})
 
-    if library.PAGE_NUMBER_RE.match(page_number):  # odd page numbers would only fill the cache
-        grid_html = library.cached(request.user.pk, f"gallery:{int(only_duplicates)}:{page_number}", grid)
-    else:
-        grid_html = grid()
+    try:
+        grid_html = library.cached(request.user.pk, f"gallery:{int(only_duplicates)}:{page_number}",
+                                   grid) if cacheable else grid()
+    except PastTheEnd as end:
+        query = request.GET.copy()
+        query["page"] = end.last_page
+        return redirect(f"{request.path}?{query.urlencode()}")
     return render(request, "designs/gallery.html", {"grid": grid_html, "only_duplicates": only_duplicates})
+
 
 
 @login_required
@@ -66,7 +87,7 @@ def original(request, design_id):
         handle = default_storage.open(design.original_key, "rb")
     except FileNotFoundError:
         raise Http404("The original file is missing.") from None
-    response = FileResponse(handle, as_attachment=True, filename=design.original_name,
+    response = FileResponse(handle, as_attachment=True, filename=design.download_name,
                             content_type=CONTENT_TYPES.get(design.format, "application/octet-stream"))
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "sandbox; default-src 'none'"

@@ -16,7 +16,10 @@ ACCEPTED_FORMATS = ("PNG", "JPEG", "WEBP")
 
 HEAD_BYTES = 1024  # bytes read to sniff the format: SVG/HTML may start after a BOM, comments or a long <?xml ...?>
 TAIL_WINDOW = 64 * 1024  # bytes read from the end to find the end marker; only a broken file needs more
-JPEG_MAX_PADDING = 16  # bytes of NULs/newlines some encoders and transfer tools leave after FFD9
+# Bytes of NULs/newlines some encoders and transfer tools leave after the end of an image (after JPEG's FFD9, PNG's
+# IEND, WebP's RIFF size; Pillow's own Tests/images/tRNS_null_1x1.png ends in a newline): harmless, so accepted.
+MAX_PADDING = 16
+PADDING_BYTES = b"\x00\r\n"
 PNG_MAX_CHUNKS = 200_000  # chunks walked before giving up: libpng writes 8 KiB IDATs, so ~1.6 GB of real data
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -145,6 +148,10 @@ def _check_end(fp, size, head, image_format):
     """Refuse files cut short or carrying data after the image (polyglots: PNG+HTML, JPEG+ZIP)."""
     if image_format == "WEBP":
         expected = 8 + struct.unpack("<I", head[4:8])[0]  # RIFF size counts everything after its own field
+        if expected < size <= expected + MAX_PADDING:
+            fp.seek(expected)
+            if not fp.read().strip(PADDING_BYTES):
+                return
         if size > expected:
             raise ImageRejected("trailing_data", extra=size - expected, format="WebP")
         if size < expected:
@@ -152,15 +159,16 @@ def _check_end(fp, size, head, image_format):
         return
     fp.seek(max(0, size - TAIL_WINDOW))
     tail = fp.read()
+    body = tail.rstrip(PADDING_BYTES)
+    padded = len(tail) - len(body) <= MAX_PADDING
     if image_format == "PNG":
-        if tail.endswith(PNG_IEND):
+        if body.endswith(PNG_IEND) and padded:
             return
         end = _png_end(fp, size)  # rare path: walk the chunks to tell truncation from trailing data
         if end is None:
             raise ImageRejected("truncated", format="PNG")
         raise ImageRejected("trailing_data", extra=size - end, format="PNG")
-    body = tail.rstrip(b"\x00\r\n")
-    if body.endswith(JPEG_EOI) and len(tail) - len(body) <= JPEG_MAX_PADDING:
+    if body.endswith(JPEG_EOI) and padded:
         return
     # FFD9 cannot occur inside entropy-coded data (FF is always stuffed), so one in the tail ends the image.
     # Data beyond TAIL_WINDOW without an FFD9 in it reads as truncation: refused either way.

@@ -1,6 +1,5 @@
 """Every write to shop connections and listings goes through here."""
 
-import ipaddress
 import logging
 import random
 import socket
@@ -68,13 +67,13 @@ def marketplace_url_check(raw_url):
             return url
     if parts.scheme != "https":
         raise MarketplaceError(MESSAGES["url_https"])
+    # Checked again at every connection (core.resilience.PublicAddressAdapter): this is for a clear message now.
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443,
-                                                               proto=socket.IPPROTO_TCP)}
+        resilience.public_addresses(parts.hostname, parts.port or 443)
     except (socket.gaierror, UnicodeError):
         raise MarketplaceError(MESSAGES["url_unresolved"]) from None
-    if not addresses or not all(ipaddress.ip_address(address.split("%")[0]).is_global for address in addresses):
-        raise MarketplaceError(MESSAGES["url_private"])
+    except resilience.PrivateAddress:
+        raise MarketplaceError(MESSAGES["url_private"]) from None
     return url
 
 
@@ -90,6 +89,8 @@ def shop_connect(*, owner, base_url, api_key, api_secret, name="", now=None):
     try:
         # One attempt: a person is waiting on this page, and the first publish fetches the token if this fails.
         token = client.fetch_token(base_url, api_key=api_key, api_secret=api_secret, max_attempts=1)
+    except resilience.AddressRefused:
+        raise MarketplaceError(MESSAGES["url_private"]) from None  # the name moved inside since the check above
     except resilience.RequestRejected as error:
         raise MarketplaceError(MESSAGES["refused"].format(reason=client.error_message(error)),
                                details={"status": error.status}) from None

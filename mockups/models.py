@@ -9,6 +9,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from core.access import staff_may
 from imaging import compositing
 
 PHOTO_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
@@ -75,8 +76,8 @@ class GarmentTemplate(models.Model):
 
 class MockupQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """Mockups this user may see: their own, or all for staff."""
-        return self if user.is_staff else self.filter(owner=user)
+        """Mockups this user may see: their own, or everyone's for staff with the view permission (as in the admin)."""
+        return self if staff_may(user, "mockups.view_mockup") else self.filter(owner=user)
 
     def for_design_panel(self, design):
         """The design's mockups, oldest first, each with its template's name."""

@@ -12,6 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 from PIL import Image
 
+from core.access import staff_may
 from core.api import ApiError
 from core.storage import store
 from core.tasks import enqueue, enqueue_each, reenqueue_stale
@@ -48,6 +49,7 @@ class MockupError(ApiError):
 
 MESSAGES = {
     "design_not_found": "No such design.",
+    "not_allowed": "You may see this design but not make mockups of other customers' designs.",
     "template_required": "Choose a garment template (field 'template').",
     "template_unknown": "No such garment template.",
     "design_pending": "The design is still being processed; try again in a moment.",
@@ -154,10 +156,10 @@ def mockup_requeue_template(*, template_id):
 def mockup_request(*, owner, design_id, template_id, now=None):
     """The mockup of this design on this template, queued for rendering if it is new (or failed before).
 
-    `owner` is the user asking: the design must be theirs (any design for staff), and the mockup belongs to the
-    design's owner. The same design and template are never rendered twice: a second request returns the same row.
-    Raises MockupError: 404 for a design the user cannot see, 400 for an unknown template, 409 for a design
-    that has no processed picture to show.
+    `owner` is the user asking: the design must be theirs, or staff may view it and add mockups; the mockup
+    belongs to the design's owner. The same design and template are never rendered twice: a second request
+    returns the same row. Raises MockupError: 404 for a design the user cannot see, 403 for another's design
+    without mockups.add_mockup, 400 for an unknown template, 409 for a design that has no processed picture.
     """
     now = now or timezone.now()
     design = (
@@ -165,6 +167,10 @@ def mockup_request(*, owner, design_id, template_id, now=None):
     )
     if design is None:
         raise MockupError(MESSAGES["design_not_found"], status=404)
+    # Rendering writes a new Mockup row for the design's owner and leaves the design as it is: adding mockups,
+    # not changing designs, is what a staff member does here.
+    if design.owner_id != owner.pk and not staff_may(owner, "mockups.add_mockup"):
+        raise MockupError(MESSAGES["not_allowed"], status=403)
     if template_id is None or template_id == "":
         raise MockupError(MESSAGES["template_required"], details={"template": "required"})
     try:

@@ -9,10 +9,12 @@ from django.db import DatabaseError, connections
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
+from core.access import staff_may
 from core.tasks import broker
 
 logger = logging.getLogger(__name__)
 
+METRICS_PERMISSION = "ops.view_metrics"  # see ops/models.py
 CHECK_TIMEOUT_S = 3  # per request, all checks run concurrently; a load balancer probe must not hang
 
 
@@ -67,9 +69,9 @@ def run_checks():
     return errors
 
 
-def _is_staff(request):
+def _may_see_details(request):
     try:
-        return request.user.is_active and request.user.is_staff
+        return staff_may(request.user, METRICS_PERMISSION)
     except DatabaseError:  # the session or user row is out of reach: answer as to anyone
         return False
 
@@ -77,12 +79,12 @@ def _is_staff(request):
 @never_cache
 def healthz(request):
     """{component: "ok" | "failing"}, 503 if any fails. The errors name internal hosts and ports: they go to the
-    log, and into the answer for staff only (under "details")."""
+    log, and into the answer (under "details") for staff holding ops.view_metrics only."""
     errors = run_checks()
     body = {name: "failing" if error else "ok" for name, error in errors.items()}
     failing = {name: error for name, error in errors.items() if error}
     for name, error in failing.items():
         logger.warning("health check: %s failing: %s", name, error)
-    if failing and _is_staff(request):
+    if failing and _may_see_details(request):
         body["details"] = failing
     return JsonResponse(body, status=503 if failing else 200)

@@ -18,9 +18,11 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics_core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from core.access import staff_may
 from core.resilience import breaker_states
 from core.tasks import broker
 from designs.models import Design
+from ops.health import METRICS_PERMISSION
 from orders.models import OutgoingMail
 
 logger = logging.getLogger(__name__)
@@ -118,7 +120,8 @@ def _bearer_token(request):
 
 @never_cache
 def metrics(request):
-    """The metrics for a bearer of METRICS_TOKEN or an active staff session; 401 for a wrong token, else 403."""
+    """The metrics for a bearer of METRICS_TOKEN or a staff session holding ops.view_metrics; 401 for a wrong token,
+    else 403."""
     token = _bearer_token(request)
     if token is not None:
         expected = settings.METRICS_TOKEN
@@ -126,7 +129,8 @@ def metrics(request):
             response = HttpResponse("Invalid metrics token.\n", status=401, content_type="text/plain")
             response["WWW-Authenticate"] = 'Bearer realm="metrics", error="invalid_token"'
             return response
-    elif not (request.user.is_active and request.user.is_staff):
-        return HttpResponseForbidden("Staff or a metrics token only.\n", content_type="text/plain")
+    elif not staff_may(request.user, METRICS_PERMISSION):
+        return HttpResponseForbidden("Staff with the metrics permission, or a metrics token, only.\n",
+                                     content_type="text/plain")
     encode, content_type = choose_encoder(request.headers.get("Accept"))
     return HttpResponse(encode(scrape_registry()), content_type=content_type)

@@ -3,7 +3,8 @@
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
 
-from core.api import api_view, error_response, json_body
+from core import ratelimit
+from core.api import ApiError, api_view, error_response, json_body
 from designs.models import thumbnail_url
 from orders import services
 from orders import stats as order_stats
@@ -20,11 +21,32 @@ def product_list(request):
     )
 
 
+def _period(seconds):
+    """10 minutes, an hour, a day: a window as a customer reads it."""
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds % size == 0:
+            count = seconds // size
+            return unit if count == 1 else f"{count} {unit}s"
+    return f"{seconds} seconds"
+
+
+def _check_order_rate(limit, identity, what):
+    """Count one order attempt for `identity`: a 429 with Retry-After past the limit."""
+    wait = limit.hit(identity)
+    if wait:
+        raise ApiError(f"Too many orders {what}: at most {limit.limit} per {_period(limit.window_s)}. "
+                       f"Try again in {wait} seconds.", status=429, details={"retry_after": wait},
+                       headers={"Retry-After": str(wait)})
+
+
 @api_view("POST")
 def order_create(request):
+    """Every order is mailed to the account's own address; attempts are limited per user and per address."""
+    _check_order_rate(ratelimit.ORDER_REQUESTS, ratelimit.order_identity(request.user), "from your account")
     body = json_body(request)
-    order = services.order_create(email=body.get("email"), name=body.get("name"), items=body.get("items"),
-                                  user=request.user)
+    email = services.order_contact_email(user=request.user, requested=body.get("email"))
+    _check_order_rate(ratelimit.ORDER_MAILS, ratelimit.mail_identity(email), "to this e-mail address")
+    order = services.order_create(email=email, name=body.get("name"), items=body.get("items"), user=request.user)
     return JsonResponse(
         {"id": str(order.pk), "number": order.display_number, "status": order.status,
          "url": order.get_absolute_url()},
@@ -63,6 +85,7 @@ def order_detail(request, order_id):
 
 @api_view("GET")
 def stats(request):
-    if not request.user.is_staff:
-        return error_response("Staff only.", status=403)
+    if not order_stats.may_see_dashboard(request.user):
+        return error_response("Staff with permission to view orders and designs only.", status=403,
+                              details={"permissions": list(order_stats.DASHBOARD_PERMISSIONS)})
     return JsonResponse(order_stats.dashboard())

@@ -9,6 +9,8 @@ from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
 
+from core.access import staff_may
+
 
 class Product(models.Model):
     """A blank garment that can be decorated. Sizes and colours are comma-separated lists, edited by staff."""
@@ -38,8 +40,8 @@ class Product(models.Model):
 
 class OrderQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """Orders this user may see: their own, or all for staff."""
-        return self if user.is_staff else self.filter(customer=user)
+        """Orders this user may see: their own, or everyone's for staff with the view permission (as in the admin)."""
+        return self if staff_may(user, "orders.view_order") else self.filter(customer=user)
 
     def for_customer_list(self, user):
         """The customer's orders, newest first, with only what the list shows."""

@@ -57,6 +57,25 @@ def _parse_quantity(value):
     return quantity if str(quantity) == str(value).strip() else None
 
 
+def order_contact_email(*, user, requested=None):
+    """The address an order `user` places is mailed at: their account's, the only one they are known to read.
+
+    `requested` (the API's optional "email") may repeat it, in any case; another address is an OrderError, as is an
+    account without one (add it on the account page first). Nobody can have our order mail sent to someone else.
+    """
+    account = (user.email or "").strip()
+    if not account:
+        raise OrderError("Add an e-mail address to your account before ordering: order mail is sent there.",
+                         details={"email": "Your account has no e-mail address."})
+    if requested is None or requested == "":
+        return account
+    if not isinstance(requested, str) or requested.strip().casefold() != account.casefold():
+        raise OrderError("Order mail goes to your account's e-mail address: leave out 'email' or send that one "
+                         "(to use another, change it on your account page).",
+                         details={"email": "Not your account's e-mail address."})
+    return account
+
+
 def order_create(*, email, name, items, user=None, now=None):
     """Create an order with its items, its first event and its confirmation mail, in one transaction.
 

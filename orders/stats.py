@@ -8,6 +8,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
+from core.access import staff_may
 from core.routers import reporting_reads
 from core.tasks import broker
 from designs.models import Design
@@ -16,6 +17,8 @@ from orders.models import DailyOrderStats, Order
 CACHE_KEY = "orders:dashboard"
 CACHE_SECONDS = 60  # writes invalidate it at once; this only bounds staleness of the day boundaries
 CHART_DAYS = 30
+# What the dashboard (admin front page) and /api/stats show: counts and revenue of orders, counts of designs.
+DASHBOARD_PERMISSIONS = ("orders.view_order", "designs.view_design")
 
 UPSERT_SQL = (
     "INSERT INTO {table} (day, status, orders, revenue) VALUES (%s, %s, %s, %s) "
@@ -43,6 +46,10 @@ def stats_rebuild():
             f"SELECT {day}, status, COUNT(*), SUM(total) FROM {Order._meta.db_table} GROUP BY 1, 2"
         )
     cache.delete(CACHE_KEY)
+
+
+def may_see_dashboard(user):
+    return staff_may(user, *DASHBOARD_PERMISSIONS)
 
 
 def dashboard(*, now=None):

@@ -399,6 +399,10 @@ SWEEP_STALE_AFTER_S = 180  # a design or mail untouched this long in flight was 
 # (requests, seconds) per user, on both upload endpoints. The upload page sends one file per request, so a 100-file
 # batch must fit in one window without a pause; scripts sending more wait out the 429's Retry-After.
 UPLOAD_REQUESTS_LIMIT = (240, 60)
+# (attempts, seconds) at placing an order, per user and per recipient address: each order mails the address, and a
+# customer places a few a day. The address limit holds across accounts (sign-up does not verify an address).
+ORDER_REQUESTS_LIMIT = (10, 600)
+ORDER_MAILS_LIMIT = (30, 86400)
 
 # --- Outside services -------------------------------------------------------------------------------------------
 # Every outside HTTP call goes through project/resilience.py with these: timeouts in seconds, attempts per call
@@ -413,6 +417,10 @@ OUTSIDE_SERVICES = {
         "max_retry_after": 30,  # s: a longer Retry-After reschedules the listing instead of holding a worker
         "failure_threshold": BREAKER_FAILURES,
         "reset_timeout": BREAKER_RESET_S,
+        # Shops name their own API address: every connection is checked to be public (DNS rebinding), except to
+        # the marketplaces listed in MARKETPLACE_URLS.
+        "public_only": True,
+        "trusted_urls_setting": "MARKETPLACE_URLS",
     },
 }
 MARKETPLACE_TOKEN_REFRESH_S = 300  # refresh an access token with less than this left

@@ -22,6 +22,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Many tests upload as users whose ids repeat from test to test (rolled-back SQLite rows), within the same minute of
 # one local-memory cache; tests/faults/test_access.py puts the production limit back to test it.
 UPLOAD_REQUESTS_LIMIT = (100_000, 60)
+ORDER_REQUESTS_LIMIT = ORDER_MAILS_LIMIT = (100_000, 60)  # the same for orders; tests/orders/test_api.py sets them
 # Static files straight from static/ (no collectstatic before a test run), for the browser tests.
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 STATIC_ROOT = None

@@ -15,8 +15,8 @@ from mockups.models import (
 register = template.Library()
 
 
-@register.simple_tag
-def mockup_panel(design):
+@register.simple_tag(takes_context=True)
+def mockup_panel(context, design):
     """What the design page's mockup panel shows, in two queries whatever the numbers: the active templates and
     the design's mockups, each with its URLs and image size worked out here (no storage call)."""
     templates = list(GarmentTemplate.objects.for_picker())
@@ -24,7 +24,8 @@ def mockup_panel(design):
         garment.preview_url = template_preview_url(garment)
         garment.preview_width, garment.preview_height = fitted_size(garment.photo_width, garment.photo_height,
                                                                     TEMPLATE_PREVIEW_SIDE)
-    mockups = list(Mockup.objects.for_design_panel(design))
+    # Another customer's mockups only for staff who may view mockups; the design page itself needs view_design.
+    mockups = list(Mockup.objects.visible_to(context["request"].user).for_design_panel(design))
     for mockup in mockups:
         mockup.status_url = mockup_status_url(mockup)
         mockup.image_url = mockup_image_url(mockup)

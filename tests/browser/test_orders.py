@@ -104,3 +104,25 @@ def test_staff_ship_an_order_from_the_admin_and_the_customer_sees_it(new_page, l
     assert OutgoingMail.objects.filter(order=order, kind="shipped", to="alice@example.com").count() == 1
     assert list(OutgoingMail.objects.filter(order=order).order_by("created_at").values_list("kind", flat=True)) == [
         "confirmation", "shipped"]
+
+
+def test_order_mail_goes_to_the_account_address_and_too_many_orders_get_a_message(page, log_in, user, products,
+                                                                                   add_designs, settings):
+    """Issue 16, finding 3: the address is the account's (shown, not editable), and the rate limit is explained."""
+    settings.ORDER_REQUESTS_LIMIT = (1, 600)
+    design = add_designs(user, [("lighthouse.png", artwork_png(11))])["lighthouse.png"]
+    log_in(page, "alice", "alice-password-1")
+    for attempt in range(2):
+        page.goto("/orders/new/")
+        email = page.get_by_label("Email")
+        expect(email).to_have_value("alice@example.com")
+        expect(email).not_to_be_editable()
+        page.locator(f"#design-picker input[value='{design.pk}']").check()
+        page.get_by_role("button", name="Add item").click()
+        page.get_by_role("button", name="Place order").click()
+        if attempt == 0:
+            expect(page).to_have_url(ORDER_URL)
+    errors = page.locator("#order-errors")
+    expect(errors).to_contain_text("Too many orders from your account: at most 1 per 10 minutes. Try again in")
+    expect(page).to_have_url(re.compile(r"/orders/new/$"))
+    assert list(OutgoingMail.objects.values_list("to", flat=True)) == ["alice@example.com"]

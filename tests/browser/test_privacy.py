@@ -30,3 +30,31 @@ def test_another_users_design_and_order_show_the_not_found_page(page, log_in, us
     expect(page.locator("#batch-summary")).to_be_hidden()
     page.goto("/designs/")
     expect(page.locator(".grid .tile")).to_have_count(0)
+
+
+def test_a_staff_member_sees_another_customers_pages_only_with_the_view_permissions(
+    page, log_in, django_user_model, other_user, products, add_designs
+):
+    """Issue 16, finding 6: the staff flag alone opened every customer's designs and orders."""
+    from django.contrib.auth.models import Permission
+
+    secret = add_designs(other_user, [("bobs-secret.png", artwork_png(44))])["bobs-secret.png"]
+    order = order_create(email="bob@example.com", name="Bob Private", user=other_user, items=[
+        {"product": str(products["tee"].pk), "design": str(secret.pk), "size": "S", "color": "black", "quantity": 1},
+    ])
+    clerk = django_user_model.objects.create_user("clerk", "clerk@example.com", "clerk-password-1", is_staff=True)
+    log_in(page, "clerk", "clerk-password-1")
+    pages = (f"/designs/{secret.pk}/", f"/orders/{order.pk}/")
+    for path in pages:
+        assert page.goto(path).status == 404, path
+        expect(page.get_by_role("heading", level=1)).to_have_text("Not found")
+        expect(page.locator("body")).not_to_contain_text("Bob Private")
+
+    clerk.user_permissions.add(*Permission.objects.filter(codename__in=["view_design", "view_order"]))
+    assert page.goto(pages[0]).status == 200
+    expect(page.get_by_role("heading", level=1)).to_have_text(secret.title)
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download original").click()
+    assert download.value.suggested_filename == "bobs-secret.png"
+    assert page.goto(pages[1]).status == 200
+    expect(page.locator("body")).to_contain_text("Bob Private")

@@ -110,6 +110,27 @@ def test_originals_are_attachments_with_nosniff(alice, uploaded):
     assert b"".join(response.streaming_content).startswith(b"\x89PNG")
 
 
+@pytest.mark.parametrize(("uploaded_as", "fmt", "offered_as", "content_type"), [
+    ("x.html", "PNG", "x.png", "image/png"),
+    ("photo.png", "JPEG", "photo.jpg", "image/jpeg"),
+    ("invoice.pdf.svg", "WEBP", "invoice.pdf.webp", "image/webp"),
+    ("no-extension", "PNG", "no-extension.png", "image/png"),
+])
+def test_originals_are_named_and_typed_by_their_detected_format(alice, tmp_path, uploaded_as, fmt, offered_as,
+                                                                 content_type):
+    """Issue 16, finding 7: a PNG uploaded as x.html was offered as filename="x.html"."""
+    path = tmp_path / uploaded_as
+    path.write_bytes(encode(design_image(5, size=(120, 90)), fmt))
+    with path.open("rb") as handle:
+        answer = post_files(alice, "/api/uploads", [handle])
+    assert answer.status_code == 202 and answer.json()["accepted"][0]["name"] == uploaded_as, answer.content
+    response = alice.get(f"/designs/{answer.json()['accepted'][0]['design_id']}/original")
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == f'attachment; filename="{offered_as}"'
+    assert response["Content-Type"] == content_type
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
 def test_near_duplicates_are_searched_by_index_probes_not_a_scan(user, django_user_model):
     from designs.similarity import hash_chunks, to_signed64
 
@@ -282,3 +303,42 @@ def test_with_redis_the_design_list_and_look_alikes_are_cached_until_the_library
     assert len([q for q in page.captured_queries if 'FROM "designs_design"' in q["sql"]]) == 1
     Design.objects.create(owner=user, title="Brand new", original_name="n.png", sha256="e" * 64, format="PNG")
     assert "Brand new" in [row["title"] for row in alice.get("/api/designs").json()["results"]]
+
+
+def cache_keys():
+    """The keys of designs' cached pages and library versions: with Redis through django-redis' keys() (this run's
+    prefix only); the local-memory cache keeps its entries in a dict that nothing public lists. (Sessions and rate
+    limits, which other requests and background work may add meanwhile, are left out.)"""
+    from django.core.cache import cache
+
+    from tests.conftest import uses_redis
+
+    return {key for key in (cache.keys("*") if uses_redis() else cache._cache) if "designs:" in key}
+
+
+@pytest.fixture
+def shared_cache(settings):
+    """Caching on, as with Redis: on the embedded defaults the local-memory cache stands in for it."""
+    settings.SHARED_CACHE = True
+
+
+def test_gallery_pages_past_the_end_redirect_to_the_last_page_and_cache_nothing(alice, uploaded, shared_cache):
+    """Issue 16, finding 9: each distinct ?page=N past the end stored another copy of the last page."""
+    before = cache_keys()
+    assert alice.get("/designs/").status_code == 200
+    cached = cache_keys()
+    assert len(cached) > len(before)  # the grid of page 1 (and the library's version) are cached: keys are counted
+    for number in range(2, 40):
+        response = alice.get(f"/designs/?page={number}")
+        assert (response.status_code, response["Location"]) == (302, "/designs/?page=1")
+    response = alice.get("/designs/?show=duplicates&page=7")
+    assert (response.status_code, response["Location"]) == (302, "/designs/?show=duplicates&page=1")
+    assert cache_keys() == cached, (cache_keys() - cached, cached - cache_keys())
+
+
+def test_design_list_pages_past_the_end_are_404_and_cache_nothing(alice, uploaded, shared_cache):
+    assert alice.get("/api/designs?page=1").status_code == 200
+    cached = cache_keys()
+    for number in range(2, 40):
+        assert alice.get(f"/api/designs?page={number}").status_code == 404
+    assert cache_keys() == cached, cache_keys() - cached

@@ -89,6 +89,16 @@ def test_processing_makes_thumbnails_hashes_and_counts_once(user, django_capture
     assert (batch.processed, batch.ready) == (1, 1) and batch.is_done
 
 
+def test_pngs_and_webps_padded_with_a_newline_are_uploaded_and_processed(user, django_capture_on_commit_callbacks):
+    """Issue 16, finding 11: Pillow's own tRNS_null_1x1.png (a newline after IEND) was refused."""
+    files = [upload_file("padded.png", png(8, size=(300, 200)) + b"\n"),
+             upload_file("padded.webp", encode(design_image(9, size=(300, 200)), "WEBP") + b"\n\x00")]
+    result, _ = upload(user, files, django_capture_on_commit_callbacks)
+    assert result.rejected == [] and [item.design.format for item in result.accepted] == ["PNG", "WEBP"]
+    process_all(result.batch)
+    assert set(Design.objects.filter(batch=result.batch).values_list("status", flat=True)) == {"ready"}
+
+
 def test_processing_a_design_takes_a_fixed_number_of_queries(user, django_capture_on_commit_callbacks,
                                                              django_assert_num_queries):
     result, _ = upload(user, [upload_file("a.png", png(8, size=(300, 200)))], django_capture_on_commit_callbacks)

@@ -27,7 +27,8 @@ class Access:
     why: str = ""
 
 
-# Every route with an object id in it, and whether staff may use it on someone else's object.
+# Every route with an object id in it, and whether staff (a superuser here) may use it on someone else's object.
+# A staff member without permissions never may: tests/project/test_staff_access.py checks each permission.
 ID_ROUTES = {
     "designs:detail": Access(staff=True),
     "designs:original": Access(staff=True),
@@ -36,7 +37,7 @@ ID_ROUTES = {
     "designs_api:upload_add_files": Access(staff=False, why="files go into their owner's batches only"),
     "designs_api:design_detail": Access(staff=True),
     "orders_api:order_detail": Access(staff=True),
-    "mockups_api:mockup_create": Access(staff=True, why="staff may preview any design on a garment"),
+    "mockups_api:mockup_create": Access(staff=True, why="staff with add_mockup may preview any design on a garment"),
     "mockups_api:mockup_status": Access(staff=True),
     "marketplace_api:listing_create": Access(staff=False, why="a shop is its owner's alone"),
     "marketplace_api:listing_detail": Access(staff=False, why="a shop is its owner's alone"),
@@ -113,13 +114,17 @@ def call(client, method, name, url, world):
 
 
 def test_every_id_route_is_404_to_others_401_or_login_to_visitors_and_open_to_staff_where_it_should(
-    world, user, other_user, staff_user
+    world, user, other_user, staff_user, django_user_model
 ):
     id_routes = [(name, params) for name, params in routes()
                  if params and name not in CONTENT_ADDRESSED | TOKEN_ROUTES]
     unknown = sorted({name for name, _ in id_routes} - set(ID_ROUTES))
     assert not unknown, f"say who may use these routes in ID_ROUTES: {unknown}"
     owner, other, staff, visitor = logged_in(user), logged_in(other_user), logged_in(staff_user), logged_in(None)
+    clerk = django_user_model.objects.create_user("clerk", "clerk@example.com", "clerk-password-1", is_staff=True)
+    ShopConnection.objects.create(owner=clerk, name="clerk's shop", base_url="https://clerk.shop.example",
+                                  credentials_sealed="sealed")
+    bare_staff = logged_in(clerk)
     problems = []
     for name, params in sorted(id_routes, key=lambda route: route[0] in DESTRUCTIVE):
         url = reverse(name, kwargs={param: world["ids"][param] for param in params})
@@ -134,6 +139,9 @@ def test_every_id_route_is_404_to_others_401_or_login_to_visitors_and_open_to_st
                 problems.append(f"{method} {name} anonymous: {answer.status_code}, expected 401")
         elif answer.status_code != 302 or not answer["Location"].startswith("/accounts/login/?next="):
             problems.append(f"{method} {name} anonymous: {answer.status_code}, expected a redirect to log in")
+        answer = call(bare_staff, method, name, url, world)
+        if answer.status_code != 404:
+            problems.append(f"{method} {name} as staff without permissions: {answer.status_code}, expected 404")
         answer = call(staff, method, name, url, world)
         if ID_ROUTES[name].staff and not 200 <= answer.status_code < 300:
             problems.append(f"{method} {name} as staff: {answer.status_code}, expected success")

@@ -149,6 +149,39 @@ def test_jpeg_padding_after_the_end_marker_is_tolerated(design_jpeg):
     assert inspect(design_jpeg + b"\x00\x00\r\n").format == "JPEG"
 
 
+def one_pixel_png():
+    """A 1x1 palette PNG with a transparent entry: the shape of Pillow's Tests/images/tRNS_null_1x1.png."""
+    image = Image.new("P", (1, 1), 0)
+    image.putpalette([0, 0, 0])
+    return encode(image, "PNG", transparency=0)
+
+
+@pytest.mark.parametrize("padding", [b"\n", b"\r\n", b"\x00" * 16], ids=["newline", "crlf", "16 NULs"])
+def test_png_padding_after_iend_is_tolerated_like_jpegs(padding):
+    data = one_pixel_png() + padding
+
+    assert inspect(data) == ImageInfo("PNG", 1, 1, "P", len(data))
+
+
+def test_webp_padding_after_its_riff_size_is_tolerated(design):
+    data = encode(design, "WEBP", quality=80) + b"\n\x00"
+
+    assert inspect(data).format == "WEBP"
+
+
+@pytest.mark.parametrize("appended", [b"\n<html><script>alert(1)</script></html>", b"PK\x03\x04\x14\x00\x00\x00",
+                                      b"\n" * 17], ids=["newline then html", "zip local header", "17 newlines"])
+def test_content_after_a_pngs_end_is_still_refused_padding_or_not(appended):
+    rejected = refusal(one_pixel_png() + appended)
+
+    assert (rejected.code, rejected.params["extra"]) == ("trailing_data", len(appended))
+
+
+@pytest.mark.parametrize("appended", [b"<html></html>", b"\nPK\x03\x04", b"\x00" * 17])
+def test_content_after_a_webps_end_is_still_refused(design, appended):
+    assert refusal(encode(design, "WEBP", quality=80) + appended).code == "trailing_data"
+
+
 # --- inspect_upload: every refusal, with its message ---------------------------------------------------------
 
 

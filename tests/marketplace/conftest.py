@@ -42,7 +42,8 @@ def marketplace_settings(settings, fake_marketplace):
     """The marketplace service with quick timeouts, the fake allowed, and a closed breaker before and after."""
     from core import resilience
 
-    settings.OUTSIDE_SERVICES = {**settings.OUTSIDE_SERVICES, "marketplace": dict(QUICK)}
+    settings.OUTSIDE_SERVICES = {**settings.OUTSIDE_SERVICES,
+                                 "marketplace": {**settings.OUTSIDE_SERVICES["marketplace"], **QUICK}}
     settings.MARKETPLACE_URLS = [fake_marketplace.url]
     resilience.service("marketplace").breaker.reset()
     yield settings

@@ -10,6 +10,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from core import ratelimit
 from orders import services
 from orders.models import Order, OrderEvent, OrderItem, OutgoingMail, Product
 from tests.conftest import session_user_queries
@@ -63,7 +64,7 @@ BAD_BODIES = {
     "a JSON string": lambda ctx: json.dumps("order"),
     "empty object": lambda ctx: {},
     "missing items": lambda ctx: {"email": "alice@example.com", "name": "Alice"},
-    "missing email": lambda ctx: {k: v for k, v in order_body(ctx["product"], ctx["design"]).items() if k != "email"},
+    "another address": lambda ctx: order_body(ctx["product"], ctx["design"], email="victim@example.net"),
     "email a number": lambda ctx: order_body(ctx["product"], ctx["design"], email=12),
     "name an object": lambda ctx: order_body(ctx["product"], ctx["design"], name={"first": "Alice"}),
     "items an object": lambda ctx: order_body(ctx["product"], ctx["design"], items={"0": {}}),
@@ -262,3 +263,90 @@ def test_the_order_list_runs_the_same_queries_for_1_and_60_orders(alice, user, p
         assert response.status_code == 200
     numbers = re.findall(r"TL-\d{6}", response.content.decode())
     assert len(numbers) == 10  # 60 orders, 25 a page: the last page holds 10
+
+
+# --- Finding 16.3: order mail goes to the account's address, and placing orders is rate limited ------------------
+
+@pytest.fixture
+def frozen_clock(monkeypatch):
+    """The rate limits' clock, standing still (no window boundary inside the test) until moved."""
+    moment = {"now": 1_800_000_000.0}
+    monkeypatch.setattr(ratelimit, "clock", lambda: moment["now"])
+    return moment
+
+
+def limit_orders(settings, user, *, per_user, per_address):
+    """Set the order limits and start Alice's counts from zero: with Redis, counts outlive a test, and other tests
+    order for her address too."""
+    settings.ORDER_REQUESTS_LIMIT, settings.ORDER_MAILS_LIMIT = per_user, per_address
+    ratelimit.ORDER_REQUESTS.reset(ratelimit.order_identity(user))
+    ratelimit.ORDER_MAILS.reset(ratelimit.mail_identity(user.email))
+
+
+def test_an_order_without_email_is_mailed_to_the_account_address(alice, product, design):
+    body = {key: value for key, value in order_body(product, design).items() if key != "email"}
+    response = post_json(alice, body)
+    assert response.status_code == 201, response.content
+    assert Order.objects.get().email == "alice@example.com"
+    assert list(OutgoingMail.objects.values_list("to", flat=True)) == ["alice@example.com"]
+
+
+def test_the_account_address_in_another_case_is_the_same_address(alice, product, design):
+    assert post_json(alice, order_body(product, design, email=" ALICE@Example.COM ")).status_code == 201
+    assert list(OutgoingMail.objects.values_list("to", flat=True)) == ["alice@example.com"]
+
+
+def test_another_address_is_refused_and_nothing_is_mailed(alice, product, design):
+    response = post_json(alice, order_body(product, design, email="victim@example.net", name="Hello " + "x" * 100))
+    assert response.status_code == 400
+    assert "account's e-mail address" in response.json()["error"] and response.json()["details"]["email"]
+    assert nothing_written()
+
+
+def test_an_account_without_an_address_is_asked_for_one_before_ordering(alice, user, product, design):
+    user.email = ""
+    user.save(update_fields=["email"])
+    response = post_json(alice, order_body(product, design, email="someone@example.net"))
+    assert response.status_code == 400 and "Add an e-mail address to your account" in response.json()["error"]
+    assert nothing_written()
+    page = alice.get("/orders/new/").content.decode()
+    assert 'id="order-no-email"' in page and re.search(r'<button type="submit" class="button" disabled>', page)
+
+
+def test_the_order_page_shows_the_account_address_read_only(alice):
+    page = alice.get("/orders/new/").content.decode()
+    assert re.search(r'<input id="order-email" name="email" type="email" value="alice@example.com" readonly', page)
+    assert 'id="order-no-email"' not in page
+
+
+def test_twenty_six_orders_in_a_row_meet_a_429_after_the_limit(alice, user, product, design, settings,
+                                                                frozen_clock):
+    """The probe: 26 orders in a row were all accepted, each mailing whatever address was given."""
+    limit, window = 10, 600
+    limit_orders(settings, user, per_user=(limit, window), per_address=(30, 86400))
+    answers = [post_json(alice, order_body(product, design)) for _ in range(26)]
+    assert [answer.status_code for answer in answers] == [201] * limit + [429] * (26 - limit)
+    refused = answers[-1]
+    wait = int(refused["Retry-After"])
+    assert 0 < wait <= 2 * window and refused.json()["details"]["retry_after"] == wait
+    assert refused.json()["error"].startswith("Too many orders from your account: at most 10 per 10 minutes.")
+    assert Order.objects.count() == limit
+    assert set(OutgoingMail.objects.values_list("to", flat=True)) == {"alice@example.com"}
+    frozen_clock["now"] += wait
+    assert post_json(alice, order_body(product, design)).status_code == 201
+
+
+def test_the_address_limit_holds_across_accounts_sharing_an_address(alice, user, other_user, product, design,
+                                                                     settings, frozen_clock):
+    limit_orders(settings, user, per_user=(100, 60), per_address=(3, 86400))
+    other_user.email = "ALICE@example.com"  # sign-up does not verify addresses: anyone may claim Alice's
+    other_user.save(update_fields=["email"])
+    bob = Client()
+    bob.force_login(other_user)
+    theirs = create_design(other_user, title="Bob's")
+    assert [post_json(alice, order_body(product, design)).status_code for _ in range(2)] == [201, 201]
+    assert post_json(bob, order_body(product, theirs, email="")).status_code == 201
+    refused = post_json(bob, order_body(product, theirs, email=""))
+    assert refused.status_code == 429 and "to this e-mail address" in refused.json()["error"]
+    assert post_json(alice, order_body(product, design)).status_code == 429
+    assert OutgoingMail.objects.count() == 3

@@ -39,6 +39,13 @@ def test_signup_logs_the_new_user_in(client):
     assert "Log out" in response.content.decode()
 
 
+def test_signup_needs_an_email_address_since_order_mail_goes_there(client, django_user_model):
+    response = client.post("/accounts/signup/", {
+        "username": "erin", "password1": "a-long-Passphrase-9", "password2": "a-long-Passphrase-9"})
+    assert response.status_code == 200 and "This field is required." in response.content.decode()
+    assert not django_user_model.objects.filter(username="erin").exists()
+
+
 def test_signup_errors_are_shown_next_to_the_fields(client):
     response = client.post("/accounts/signup/", {"username": "dave", "password1": "x", "password2": "y"})
     assert response.status_code == 200
