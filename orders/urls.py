@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.order_list, name="list"),
     path("new/", views.order_new, name="new"),
     path("<uuid:order_id>/", views.order_detail, name="detail"),
+    path("<uuid:order_id>/proof/", views.order_proof_decide, name="proof_decide"),
 ]
 
 api_urlpatterns = [
