@@ -202,7 +202,7 @@ class OrderAdmin(OrderWorkflowAdminMixin, PlainActionCheckbox, admin.ModelAdmin)
 @admin.register(Carrier)
 class CarrierAdmin(admin.ModelAdmin):
     list_display = ("name", "code", "tracking_url_template", "active")
-    list_filter = ("active",)
+    show_full_result_count = False
 
 
 @admin.register(Address)
@@ -212,6 +212,7 @@ class AddressAdmin(admin.ModelAdmin):
     raw_id_fields = ("customer",)
     list_select_related = ("customer",)
     list_per_page = 50
+    show_full_result_count = False
 
 
 @admin.register(OutgoingMail)
