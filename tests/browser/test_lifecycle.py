@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from designs.models import Design
 from mockups.models import Mockup
+from orders.carriers import carriers_install
 from orders.models import Order
 from orders.payments import rf_reference
 from tests.browser.checkout import fill_address, review_and_place
@@ -52,6 +53,7 @@ def text_of(message):
 def test_an_order_from_sign_up_to_the_tracking_link(new_page, log_in, staff_user, products, qcluster, smtp,
                                                     live_server, screenshot, tmp_path, settings):
     settings.SITE_URL = live_server.url  # mail links must lead back to this server
+    carriers_install()  # flushed by the browser tests before this one
     make_template(name="Classic tee (white)")
     qcluster(workers=2, env={"EMAIL_URL": f"smtp://127.0.0.1:{smtp.port}", "LOG_LEVEL": "WARNING"})
     problems = []

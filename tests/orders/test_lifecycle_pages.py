@@ -13,7 +13,7 @@ from orders.models import Address, Order, OrderItem, OutgoingMail, Payment
 from tests.conftest import session_user_queries
 from tests.orders.conftest import create_design, line
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("carriers")]
 
 ADDRESS = {"name": "Alice Example", "line1": "1 High Street", "line2": "", "city": "London", "postal_code": "N1 9GU",
            "region": "", "country": "GB", "phone": "+44 20 7946 0000"}

@@ -53,7 +53,7 @@ def test_no_mail_for_a_rolled_back_order(place_order, django_capture_on_commit_c
 
 
 def test_an_order_delivers_one_confirmation_and_shipping_delivers_the_shipped_mail(
-    place_order, smtp_sink, django_capture_on_commit_callbacks, tasks_inline, settings
+    place_order, carriers, smtp_sink, django_capture_on_commit_callbacks, tasks_inline, settings
 ):
     with django_capture_on_commit_callbacks(execute=True):
         order = place_order()

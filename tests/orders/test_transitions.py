@@ -13,7 +13,7 @@ from orders.errors import OrderError
 from orders.models import Carrier, DailyOrderStats, Order, OrderEvent, OutgoingMail
 from tests.orders.conftest import sends
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("carriers")]
 
 Status = Order.Status
 ADDRESS = {"name": "Alice Example", "line1": "1 High Street", "city": "London", "postal_code": "N1 9GU",

@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from designs import similarity
 from designs.models import Design
+from orders.carriers import carriers_install
 from orders.models import Carrier, Order, OrderEvent, OrderItem, OrderNumber, Payment, Product
 from orders.stats import stats_rebuild
 
@@ -179,6 +180,7 @@ class Command(BaseCommand):
         if not buyers or not count:
             return
         statuses, weights = zip(*STATUS_WEIGHTS, strict=True)
+        carriers_install()  # a database flushed since its migrations (tests) has none
         carriers = dict(Carrier.objects.filter(code__in=DEMO_CARRIERS).values_list("code", "pk"))
         rows = {"orders": [], "items": [], "events": [], "payments": []}
         order_rows, item_rows, event_rows, payment_rows = (rows[key] for key in ("orders", "items", "events",
