@@ -5,8 +5,10 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.views.main import SEARCH_VAR
 from django.db.models import F, OrderBy, Value
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django_countries import countries
 
 from core.pagination import EstimatedCountPaginator, sorting_beats_walking
 from designs.models import thumbnail_url
@@ -151,7 +153,7 @@ class OrderAdmin(OrderWorkflowAdminMixin, PlainActionCheckbox, admin.ModelAdmin)
     raw_id_fields = ("customer",)
     # State changes go through the workflow buttons above the form (transitions.py), never through Save.
     readonly_fields = ("number", "item_count", "total", "created_at", "updated_at", "status", "payment_status",
-                       "payment_method", "release_unpaid", "shipping_address", "note", "proof_sent_at",
+                       "payment_method", "release_unpaid", "ship_to", "note", "proof_sent_at",
                        "proof_decided_at", "proof_decided_by", "proof_comment", "carrier", "tracking_number")
     inlines = [OrderItemInline, PaymentInline, OrderEventInline, OutgoingMailInline]
     actions = [_status_action(status) for status in BULK_STATUSES]
@@ -191,6 +193,18 @@ class OrderAdmin(OrderWorkflowAdminMixin, PlainActionCheckbox, admin.ModelAdmin)
                 Order.objects.filter(email__istartswith=term), self.list_per_page):
             return [OrderBy(F("created_at") + Value(timedelta(0)), descending=True), "-pk"]
         return super().get_ordering(request)
+
+    exclude = ("shipping_address",)  # shown as `ship_to`; set by the customer at checkout
+
+    @admin.display(description="Shipping address")
+    def ship_to(self, order):
+        address = order.shipping_address
+        if not address:
+            return "None yet: production waits for it."
+        lines = [address.get(key, "") for key in ("name", "line1", "line2")]
+        lines += [f"{address.get('postal_code', '')} {address.get('city', '')}".strip(), address.get("region", ""),
+                  countries.name(address.get("country", "")), address.get("phone", "")]
+        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines if line))
 
     @admin.display(description="Order", ordering="number")
     def display_number(self, order):

@@ -271,8 +271,8 @@ class OrderItem(models.Model):
         indexes = [models.Index(fields=["order", "id"], name="orderitem_order")]
 
     def __str__(self):
-        # Ids only: a str() that loads the product or design would cost a query per row in admin inlines.
-        return f"{self.quantity} x product {self.product_id}, {self.size}, {self.color}"
+        # Own columns only: a str() that loads the product or design would cost a query per row in admin inlines.
+        return f"{self.quantity} × {self.size}, {self.color}"
 
     @property
     def line_total(self):
