@@ -182,6 +182,8 @@ class Payment(models.Model):
     note = models.CharField(max_length=300, blank=True)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="+")
+    # From the form that recorded it: a double submit finds the first payment instead of recording a second.
+    request_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

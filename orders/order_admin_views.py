@@ -57,6 +57,7 @@ class OrderWorkflowAdminMixin:
                 "may_release": may_change and order.payment_status == Order.PaymentStatus.UNPAID
                 and not order.release_unpaid and order.status not in (Status.CANCELLED, Status.REFUNDED),
                 "today": timezone.localdate().isoformat(),
+                "request_key": uuid.uuid4(),
             },
         }
 
@@ -98,7 +99,7 @@ class OrderWorkflowAdminMixin:
         try:
             payments.payment_record(order=order, amount=request.POST.get("amount", ""),
                                     received_on=request.POST.get("received_on", ""), note=request.POST.get("note", ""),
-                                    by=request.user)
+                                    request_key=request.POST.get("request_key"), by=request.user)
         except OrderError as error:
             if error.details:
                 error.message = f"{error.message} " + " ".join(str(text) for text in error.details.values())

@@ -1,6 +1,7 @@
 """How customers pay: providers behind one small interface, and staff recording the money that arrived."""
 
 import datetime
+import uuid
 from decimal import Decimal, InvalidOperation
 from typing import Protocol
 
@@ -72,6 +73,13 @@ def _parse_amount(value):
     return amount
 
 
+def _uuid_or_none(value):
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None
+
+
 def _parse_day(value, today):
     if isinstance(value, datetime.date):
         day = value
@@ -83,10 +91,14 @@ def _parse_day(value, today):
     return day if day <= today else None
 
 
-def payment_record(*, order, amount, received_on, by, note="", now=None):
+def payment_record(*, order, amount, received_on, by, note="", request_key=None, now=None):
     """Record money received for `order` (staff only); the order becomes paid once its total is covered, with the
-    customer's mail in the same transaction. Raises OrderError for bad input or an order that cannot take it."""
+    customer's mail in the same transaction. Raises OrderError for bad input or an order that cannot take it.
+
+    `request_key` (a UUID from the form) makes a repeated submit return the payment it already recorded.
+    """
     now = now or timezone.now()
+    request_key = _uuid_or_none(request_key)
     if by is None or not staff_may(by, "orders.change_order"):
         raise OrderError("Only staff who may change orders record payments.", status=403)
     problems = {}
@@ -103,10 +115,15 @@ def payment_record(*, order, amount, received_on, by, note="", now=None):
         raise OrderError("The payment is not valid.", details=problems)
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
+        # Under the order's lock: a concurrent twin of this request has committed by now, or not started.
+        repeated = Payment.objects.filter(request_key=request_key, order=order).first() if request_key else None
+        if repeated is not None:
+            return repeated
         if order.payment_status == PaymentStatus.REFUNDED:
             raise OrderError("This order was refunded: no payment can be recorded on it.", status=409)
         payment = Payment.objects.create(order=order, method=order.payment_method, amount=parsed_amount,
-                                         received_on=day, note=note, recorded_by=by, created_at=now)
+                                         received_on=day, note=note, recorded_by=by, request_key=request_key,
+                                         created_at=now)
         received = order.payments.aggregate(total=Sum("amount"))["total"]
         message = f"Payment of ${parsed_amount} received on {day.isoformat()}" + (f": {note}" if note else "")
         OrderEvent.objects.create(order=order, kind=OrderEvent.Kind.PAYMENT, message=message[:300], actor=by,

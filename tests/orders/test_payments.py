@@ -1,9 +1,13 @@
 """Bank transfer: the RF payment reference, and staff recording money until the order is paid."""
 
 import datetime
+import re
+import threading
+import uuid
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
 from orders import payments
 from orders.errors import OrderError
@@ -70,3 +74,47 @@ def test_only_staff_record_payments_and_a_refunded_order_takes_none(place_order,
     with pytest.raises(OrderError) as raised:
         payments.payment_record(order=order, amount="5", received_on="2026-12-01", by=staff_user)
     assert raised.value.status == 409 and Payment.objects.count() == 0
+
+
+def test_a_form_submitted_twice_records_one_payment(client, place_order, staff_user):
+    order = place_order()
+    client.force_login(staff_user)
+    page = client.get(f"/admin/orders/order/{order.pk}/change/").content.decode()
+    key = re.search(r'name="request_key" value="([0-9a-f-]{36})"', page).group(1)
+    form = {"amount": "5.00", "received_on": "2026-12-01", "note": "", "request_key": key}
+    for _ in range(2):
+        assert client.post(f"/admin/orders/order/{order.pk}/payment/", form).status_code == 302
+    assert Payment.objects.filter(order=order).count() == 1
+    assert order.events.filter(kind="payment").count() == 1
+    next_key = re.search(r'name="request_key" value="([0-9a-f-]{36})"',
+                         client.get(f"/admin/orders/order/{order.pk}/change/").content.decode()).group(1)
+    assert next_key != key  # the next payment is a new one
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_double_click_racing_on_postgresql_records_one_payment_and_one_mail(place_order, staff_user, enqueued):
+    order = place_order()
+    key = uuid.uuid4()
+    start = threading.Barrier(2)
+    errors = []
+
+    def record():
+        try:
+            start.wait()
+            payments.payment_record(order=order, amount="19.90", received_on="2026-12-01", by=staff_user,
+                                    request_key=str(key))
+        except Exception as error:  # reported below: an exception in a thread would otherwise vanish
+            errors.append(repr(error))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=record) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert Payment.objects.filter(order=order).count() == 1
+    assert OutgoingMail.objects.filter(order=order, kind="paid").count() == 1
+    assert Order.objects.get(pk=order.pk).payment_status == "paid"
