@@ -1,5 +1,6 @@
 """Shipping addresses: checking the `shipping_address` shape and keeping a customer's saved addresses."""
 
+from django.db import transaction
 from django.utils import timezone
 from django_countries import countries
 
@@ -48,3 +49,33 @@ def address_save(*, customer, address, now=None):
     if stale:
         Address.objects.filter(pk__in=stale).delete()
     return saved
+
+
+ADDRESS_OPEN = {"received", "proofing", "revising", "approved"}  # before production, the address may still change
+
+
+def order_address_set(*, order, address, by, now=None):
+    """Give `order` its shipping address (an order placed through the API may come without one), as its customer
+    or staff, before production starts; recorded in the timeline. Raises OrderError otherwise."""
+    from core.access import staff_may
+    from orders.errors import OrderError
+    from orders.models import Order, OrderEvent
+
+    now = now or timezone.now()
+    clean = address_clean(address, error=OrderError)
+    with transaction.atomic():
+        order = Order.objects.select_for_update().filter(pk=order.pk).first()
+        if order is None or not (order.customer_id == by.pk or staff_may(by, "orders.change_order")):
+            raise OrderError("This order does not exist.", status=404)
+        if order.status not in ADDRESS_OPEN:
+            raise OrderError(f"The address cannot change: the order is {order.get_status_display().lower()}.",
+                             status=409)
+        changed = order.shipping_address is not None
+        order.shipping_address, order.updated_at = clean, now
+        order.save(update_fields=["shipping_address", "updated_at"])
+        verb = "changed" if changed else "added"
+        OrderEvent.objects.create(order=order, kind=OrderEvent.Kind.NOTE, actor=by, created_at=now,
+                                  message=f"Shipping address {verb} by {by.get_username()}")
+        if order.customer_id == by.pk:
+            address_save(customer=by, address=clean, now=now)
+    return order

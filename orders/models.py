@@ -48,7 +48,7 @@ class OrderQuerySet(models.QuerySet):
         """The customer's orders, newest first, with only what the list shows."""
         return (
             self.filter(customer=user)
-            .only("id", "number", "status", "total", "item_count", "created_at", "customer_id")
+            .only("id", "number", "status", "payment_status", "total", "item_count", "created_at", "customer_id")
             .order_by("-created_at", "-id")
         )
 

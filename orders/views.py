@@ -9,6 +9,7 @@ from django_countries import countries
 
 from designs.models import Design
 from orders import selectors, transitions
+from orders.addresses import ADDRESS_OPEN, order_address_set
 from orders.errors import OrderError
 from orders.models import Address, Order, Product
 from orders.payments import provider_for
@@ -54,6 +55,9 @@ def _detail_context(request, order, **extra):
         "proof_lines": selectors.proof_lines(order) if order.proof_sent_at else [],
         "may_decide_proof": bool(customer_actions) and order.customer_id == request.user.pk,
         "shipping_country": countries.name((order.shipping_address or {}).get("country", "")),
+        "may_add_address": not order.shipping_address and order.status in ADDRESS_OPEN
+        and order.customer_id == request.user.pk,
+        "countries": countries if not order.shipping_address else [],
         **extra,
     }
 
@@ -82,4 +86,26 @@ def order_proof_decide(request, order_id):
         return render(request, "orders/detail.html", context, status=error.status)
     messages.success(request, "Thank you: the proof is approved, production can start." if to == Status.APPROVED
                      else "Thank you: we will send you a new proof with your changes.")
+    return redirect("orders:detail", order_id=order.pk)
+
+
+ADDRESS_FORM_FIELDS = ("name", "line1", "line2", "city", "postal_code", "region", "country", "phone")
+
+
+@login_required
+@require_POST
+def order_address(request, order_id):
+    """The customer adds the shipping address an order placed without one is waiting for."""
+    order = get_object_or_404(Order.objects.filter(customer=request.user).only("id"), pk=order_id)
+    address = {field: request.POST.get(f"ship_{field}", "") for field in ADDRESS_FORM_FIELDS}
+    try:
+        order_address_set(order=order, address=address, by=request.user)
+    except OrderError as error:
+        order = get_object_or_404(Order.objects.for_detail(), pk=order.pk)
+        problems = (error.details or {}).get("shipping_address", {})
+        message = error.message + "".join(f" {field.replace('_', ' ').capitalize()}: {text}"
+                                          for field, text in problems.items())
+        return render(request, "orders/detail.html", _detail_context(request, order, address_error=message,
+                                                                     address=address), status=error.status)
+    messages.success(request, "Thank you: the shipping address is saved.")
     return redirect("orders:detail", order_id=order.pk)

@@ -46,7 +46,7 @@ def test_an_order_without_an_address_is_accepted_and_waits_for_one(alice, produc
     assert post_order(alice, product, design).status_code == 201
     order = Order.objects.get()
     assert order.shipping_address is None and alice.get(f"/api/orders/{order.pk}").json()["shipping_address"] is None
-    assert "No shipping address yet" in alice.get(f"/orders/{order.pk}/").content.decode()
+    assert "Production waits for your shipping address." in alice.get(f"/orders/{order.pk}/").content.decode()
 
 
 @pytest.mark.parametrize(("address", "problems"), [
@@ -197,3 +197,30 @@ def test_the_admin_order_page_runs_the_same_queries_for_1_and_20_lines(staff, us
             assert staff.get(f"/admin/orders/order/{order.pk}/change/").status_code == 200
         counts.append(len(captured.captured_queries))
     assert counts[0] == counts[1] <= 20, counts
+
+
+def test_an_order_placed_without_an_address_gets_one_from_its_page(alice, user, product, design, staff_user):
+    assert post_order(alice, product, design).status_code == 201
+    order = Order.objects.get()
+    page = alice.get(f"/orders/{order.pk}/").content.decode()
+    assert 'id="address-form"' in page and '<option value="GB">United Kingdom</option>' in page
+    form = {f"ship_{field}": value for field, value in ADDRESS.items()}
+    refused = alice.post(f"/orders/{order.pk}/address/", {**form, "ship_city": ""})
+    assert refused.status_code == 400 and "City: Required." in refused.content.decode()
+    assert Order.objects.get(pk=order.pk).shipping_address is None
+    assert alice.post(f"/orders/{order.pk}/address/", form).status_code == 302
+    order.refresh_from_db()
+    assert order.shipping_address == ADDRESS
+    assert order.events.filter(message="Shipping address added by alice").exists()
+    assert Address.objects.filter(customer=user).count() == 1
+    Order.objects.filter(pk=order.pk).update(status="in_production")
+    late = alice.post(f"/orders/{order.pk}/address/", form)
+    assert late.status_code == 409 and "the order is in production" in late.content.decode()
+
+
+def test_another_customer_cannot_set_an_address(client, other_user, place_order):
+    order = place_order()
+    client.force_login(other_user)
+    form = {f"ship_{field}": value for field, value in ADDRESS.items()}
+    assert client.post(f"/orders/{order.pk}/address/", form).status_code == 404
+    assert Order.objects.get(pk=order.pk).shipping_address is None
