@@ -155,6 +155,7 @@ class OrderAdmin(OrderWorkflowAdminMixin, PlainActionCheckbox, admin.ModelAdmin)
     readonly_fields = ("number", "item_count", "total", "created_at", "updated_at", "status", "payment_status",
                        "payment_method", "release_unpaid", "ship_to", "note", "proof_sent_at",
                        "proof_decided_at", "proof_decided_by", "proof_comment", "carrier", "tracking_number")
+    exclude = ("shipping_address",)  # shown as `ship_to`; set by the customer (checkout or order page)
     inlines = [OrderItemInline, PaymentInline, OrderEventInline, OutgoingMailInline]
     actions = [_status_action(status) for status in BULK_STATUSES]
     ordering = ("-created_at",)
@@ -193,8 +194,6 @@ class OrderAdmin(OrderWorkflowAdminMixin, PlainActionCheckbox, admin.ModelAdmin)
                 Order.objects.filter(email__istartswith=term), self.list_per_page):
             return [OrderBy(F("created_at") + Value(timedelta(0)), descending=True), "-pk"]
         return super().get_ordering(request)
-
-    exclude = ("shipping_address",)  # shown as `ship_to`; set by the customer at checkout
 
     @admin.display(description="Shipping address")
     def ship_to(self, order):

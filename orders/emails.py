@@ -33,7 +33,7 @@ SUBJECTS = {
 
 def mail_queue(*, order, kind, now=None):
     """Write the mail for `order` in the caller's transaction; it is sent only if that transaction commits."""
-    from orders.payments import provider_for
+    from orders.payments import provider_for  # payments queues mail: imported here to avoid the cycle
 
     now = now or timezone.now()
     context = {

@@ -1,6 +1,7 @@
 """Products, orders with their items, payments and timeline, saved addresses, carriers, and the mail outbox."""
 
 import uuid
+from urllib.parse import quote
 
 from django.conf import settings
 from django.db import models
@@ -166,8 +167,6 @@ class Carrier(models.Model):
         return self.name
 
     def tracking_url(self, number):
-        from urllib.parse import quote
-
         return self.tracking_url_template.replace("{number}", quote(number, safe=""))
 
 

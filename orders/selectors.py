@@ -4,6 +4,7 @@ from mockups.models import Mockup, mockup_preview_url
 
 
 def template_score(template_name, item):
+    """How well a garment template fits an order line: its name naming the colour counts most, then the garment."""
     name = template_name.casefold()
     return (item.color.casefold() in name) * 2 + (item.product.garment.casefold() in name
                                                   or item.product.name.casefold() in name)

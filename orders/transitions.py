@@ -73,10 +73,8 @@ def allowed_transitions(order, user):
     for to in sorted(TRANSITIONS[current], key=list(Status).index):
         if not staff and (current, to) not in CUSTOMER_TRANSITIONS:
             continue
-        if to == Status.IN_PRODUCTION and blockers(order, to):
-            continue
-        if to == Status.REFUNDED and blockers(order, to):
-            continue
+        if to in (Status.IN_PRODUCTION, Status.REFUNDED) and blockers(order, to):
+            continue  # the order's own state forbids it; shipping's and changes' data come with the move
         targets.append(to)
     return targets
 

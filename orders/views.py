@@ -11,7 +11,7 @@ from designs.models import Design
 from orders import selectors, transitions
 from orders.addresses import ADDRESS_OPEN, order_address_set
 from orders.errors import OrderError
-from orders.models import Address, Order, Product
+from orders.models import ADDRESS_FIELDS, Address, Order, Product
 from orders.payments import provider_for
 
 ORDERS_PAGE_SIZE = 25
@@ -84,12 +84,9 @@ def order_proof_decide(request, order_id):
         context = _detail_context(request, order, proof_error=error.message,
                                   comment=request.POST.get("comment", ""))
         return render(request, "orders/detail.html", context, status=error.status)
-    messages.success(request, "Thank you: the proof is approved, production can start." if to == Status.APPROVED
+    messages.success(request, "Thank you: the proof is approved." if to == Status.APPROVED
                      else "Thank you: we will send you a new proof with your changes.")
     return redirect("orders:detail", order_id=order.pk)
-
-
-ADDRESS_FORM_FIELDS = ("name", "line1", "line2", "city", "postal_code", "region", "country", "phone")
 
 
 @login_required
@@ -97,7 +94,7 @@ ADDRESS_FORM_FIELDS = ("name", "line1", "line2", "city", "postal_code", "region"
 def order_address(request, order_id):
     """The customer adds the shipping address an order placed without one is waiting for."""
     order = get_object_or_404(Order.objects.filter(customer=request.user).only("id"), pk=order_id)
-    address = {field: request.POST.get(f"ship_{field}", "") for field in ADDRESS_FORM_FIELDS}
+    address = {field: request.POST.get(f"ship_{field}", "") for field in ADDRESS_FIELDS}
     try:
         order_address_set(order=order, address=address, by=request.user)
     except OrderError as error:
