@@ -153,6 +153,19 @@ def test_refunding_needs_money_received_and_marks_the_payment_refunded(place_ord
     assert transitions.order_transition(order=paid, to="refunded", by=staff_user).payment_status == "refunded"
 
 
+def test_refunded_orders_leave_the_dashboards_revenue(place_order, staff_user, django_capture_on_commit_callbacks):
+    from orders import stats
+
+    kept, refunded = place_order(), place_order()
+    Order.objects.filter(pk=refunded.pk).update(payment_status="paid")
+    with django_capture_on_commit_callbacks(execute=True):
+        for to in ("cancelled", "refunded"):
+            transitions.order_transition(order=refunded, to=to, by=staff_user)
+    dashboard = stats.compute_dashboard()
+    assert dashboard["revenue"]["total"] == str(kept.total)
+    assert dashboard["orders_by_status"]["refunded"] == 1 and dashboard["orders_by_status"]["received"] == 1
+
+
 def test_an_unknown_status_or_order_is_an_order_error_not_a_crash(place_order, staff_user):
     order = place_order()
     with pytest.raises(OrderError, match="not a status"):
