@@ -62,6 +62,13 @@ def test_a_bad_address_is_a_400_per_field_and_writes_nothing(alice, product, des
     assert Order.objects.count() == 0 and Address.objects.count() == 0
 
 
+@pytest.mark.parametrize("address", ["1 High Street, London", ["GB"], 42])
+def test_an_address_that_is_not_an_object_is_a_400(alice, product, design, address):
+    response = post_order(alice, product, design, shipping_address=address)
+    assert response.status_code == 400
+    assert response.json()["details"] == {"shipping_address": "not an object"} and Order.objects.count() == 0
+
+
 def test_the_same_address_is_saved_once_and_offered_at_checkout(alice, user, product, design):
     for _ in range(2):
         assert post_order(alice, product, design, shipping_address=ADDRESS, save_address=True).status_code == 201
