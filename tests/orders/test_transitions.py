@@ -153,7 +153,8 @@ def test_refunding_needs_money_received_and_marks_the_payment_refunded(place_ord
     assert transitions.order_transition(order=paid, to="refunded", by=staff_user).payment_status == "refunded"
 
 
-def test_refunded_orders_leave_the_dashboards_revenue(place_order, staff_user, django_capture_on_commit_callbacks):
+def test_refunded_orders_leave_the_dashboards_revenue(place_order, staff_user, django_capture_on_commit_callbacks,
+                                                      enqueued):
     from orders import stats
 
     kept, refunded = place_order(), place_order()
