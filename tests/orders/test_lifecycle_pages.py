@@ -231,3 +231,16 @@ def test_another_customer_cannot_set_an_address(client, other_user, place_order)
     form = {f"ship_{field}": value for field, value in ADDRESS.items()}
     assert client.post(f"/orders/{order.pk}/address/", form).status_code == 404
     assert Order.objects.get(pk=order.pk).shipping_address is None
+
+
+def test_the_saved_addresses_include_lists_a_customers_addresses(user, other_user, django_assert_num_queries):
+    from django.template.loader import render_to_string
+
+    from orders.addresses import address_save
+
+    assert "None yet" in render_to_string("orders/_saved_addresses.html", {"addresses": []})
+    address_save(customer=user, address={**ADDRESS, "line1": "2 <b>Mill</b> Lane"})
+    address_save(customer=other_user, address={**ADDRESS, "line1": "9 Elsewhere Road"})
+    with django_assert_num_queries(1):
+        html = render_to_string("orders/_saved_addresses.html", {"addresses": Address.objects.for_customer(user)})
+    assert "2 &lt;b&gt;Mill&lt;/b&gt; Lane" in html and "United Kingdom" in html and "Elsewhere" not in html
