@@ -12,6 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from core.api import ApiError
+from core.text import text_problem
 from designs.models import Design
 from orders.emails import mail_queue
 from orders.models import Order, OrderEvent, OrderItem, OrderNumber, Product
@@ -87,13 +88,17 @@ def order_create(*, email, name, items, user=None, now=None):
     # JSON may hold any type here: anything but a string is simply not a valid value.
     email = email.strip() if isinstance(email, str) else ""
     name = name.strip() if isinstance(name, str) else ""
+    if text_problem(email):
+        email = ""  # refused below as not an address
     try:
         validate_email(email)
         if len(email) > Order._meta.get_field("email").max_length:  # the validator allows 320 characters
             raise ValidationError("too long")
     except ValidationError:
         errors["email"] = "Enter a valid email address."
-    if not name:
+    if text_problem(name):
+        errors["name"] = f"The name {text_problem(name)}."
+    elif not name:
         errors["name"] = "Enter the name for the order."
     elif len(name) > 120:
         errors["name"] = "The name is longer than 120 characters."

@@ -10,6 +10,12 @@ from mockups import urls as mockup_urls
 from ops import health, metrics
 from orders import urls as order_urls
 
+# JSON under /api/, Django's own pages elsewhere.
+handler400 = "core.api.bad_request"
+handler403 = "core.api.permission_denied"
+handler404 = "core.api.page_not_found"
+handler500 = "core.api.server_error"
+
 urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
     path("favicon.ico", core_views.favicon),
