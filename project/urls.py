@@ -24,6 +24,8 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("designs/", include("designs.urls")),
     path("orders/", include("orders.urls")),
+    path("api/openapi.json", core_views.openapi_json, name="openapi"),
+    path("api/docs/", core_views.api_docs, name="api_docs"),
     path("api/", include((design_urls.api_urlpatterns, "designs_api"))),
     path("api/", include((order_urls.api_urlpatterns, "orders_api"))),
     path("api/", include((mockup_urls.api_urlpatterns, "mockups_api"))),
