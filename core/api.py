@@ -50,7 +50,6 @@ def api_view(*methods, login_required=True):
             except Http404:
                 return error_response("Not found.", status=404)
 
-        wrapper.api_methods = methods
         return wrapper
 
     return decorate
