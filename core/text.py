@@ -3,8 +3,6 @@ encode it; JSON's "\\ud800" escape makes one). The one check for user text, wher
 
 import re
 
-from django.core.exceptions import ValidationError
-
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -19,21 +17,21 @@ def text_problem(value):
 
 def first_bad_text(value, path=""):
     """The first (path, problem) among the strings (keys included) of a parsed JSON value, or None.
-    Paths read like `items[0].size`."""
-    if isinstance(value, str):
-        problem = text_problem(value)
-        return (path, problem) if problem else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            inner = f"{path}.{key}" if path else str(key)
-            found = first_bad_text(key, f"a key in {path or 'the body'}") or first_bad_text(item, inner)
-            if found:
-                return found
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found = first_bad_text(item, f"{path}[{index}]")
-            if found:
-                return found
+    Paths read like `items[0].size`. A loop, not recursion: JSON nests deeper than Python's stack."""
+    pending = [(value, path)]
+    while pending:
+        value, path = pending.pop()
+        if isinstance(value, str):
+            problem = text_problem(value)
+            if problem:
+                return path, problem
+        elif isinstance(value, dict):
+            children = []
+            for key, item in value.items():
+                children += [(key, f"a key in {path or 'the body'}"), (item, f"{path}.{key}" if path else str(key))]
+            pending += reversed(children)
+        elif isinstance(value, list):
+            pending += reversed([(item, f"{path}[{index}]") for index, item in enumerate(value)])
     return None
 
 
@@ -42,9 +40,3 @@ def storable_text(value):
     files, which are shown back rather than refused)."""
     return _SURROGATE.sub("\ufffd", value.replace("\x00", ""))
 
-
-def validate_storable_text(value):
-    """A form field validator: the same refusal as the JSON API's."""
-    problem = text_problem(value) if isinstance(value, str) else None
-    if problem:
-        raise ValidationError(f"This value {problem}.", code="unstorable_text")

@@ -52,3 +52,11 @@ def test_the_order_service_refuses_unstorable_names_itself(user, product, design
 
 def test_an_uploaded_file_name_keeps_what_can_be_stored():
     assert display_name("art\ud800work\x00.png") == "art\ufffdwork.png"
+
+
+def test_a_body_nested_as_deep_as_json_allows_is_checked_without_a_500(alice):
+    depth = 900  # about as deep as Python's json module parses inside a request
+    body = '{"name": ' + "[" * depth + '"\\u0000"' + "]" * depth + "}"
+    response = alice.post("/api/orders", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"] == f"'name{'[0]' * depth}' contains a NUL character."
