@@ -137,7 +137,8 @@ def _operation(method, operation_id, summary, *, ok, schema, errors=(), paramete
         statuses.add(401)
     if method in ("post", "put", "patch", "delete"):
         statuses.update(UNSAFE_ERRORS)
-    responses = {str(ok): {"description": summary, "content": content or _json_content(schema)}}
+    content = content if content is not None else _json_content(schema) if schema is not None else None
+    responses = {str(ok): {"description": summary, **({"content": content} if content else {})}}  # 204: none
     responses.update({str(status): {"$ref": f"#/components/responses/{status}"} for status in sorted(statuses)})
     operation = {"operationId": operation_id, "summary": summary, "responses": responses,
                  "security": [] if public else [{"session": [], "csrf": []}]}
