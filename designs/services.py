@@ -15,6 +15,7 @@ from django.utils import timezone
 from core.api import ApiError
 from core.storage import store, store_many
 from core.tasks import enqueue, reenqueue_stale
+from core.text import storable_text
 from designs import library, similarity
 from designs.models import THUMBNAIL_SIZES, Design, UploadBatch, original_key, thumbnail_key
 from imaging import inspection, processing
@@ -53,8 +54,9 @@ class UploadResult:
 
 
 def display_name(raw_name):
-    """A file name safe to show and store: no path, no control characters, at most 200 characters."""
-    name = unicodedata.normalize("NFC", str(raw_name or "")).replace("\\", "/").rsplit("/", 1)[-1]
+    """A file name safe to show and store: no path, no control characters or lone surrogates, at most 200
+    characters."""
+    name = unicodedata.normalize("NFC", storable_text(str(raw_name or ""))).replace("\\", "/").rsplit("/", 1)[-1]
     name = re.sub(r"[\x00-\x1f\x7f]", "", name).strip() or "untitled"
     return name[:200]
 

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.text import text_problem
 from designs.models import Design
 from orders.addresses import address_clean, address_save
 from orders.emails import mail_queue
@@ -83,13 +84,17 @@ def order_create(*, email, name, items, user=None, shipping_address=None, note="
     # JSON may hold any type here: anything but a string is simply not a valid value.
     email = email.strip() if isinstance(email, str) else ""
     name = name.strip() if isinstance(name, str) else ""
+    if text_problem(email):
+        email = ""  # refused below as not an address
     try:
         validate_email(email)
         if len(email) > Order._meta.get_field("email").max_length:  # the validator allows 320 characters
             raise ValidationError("too long")
     except ValidationError:
         errors["email"] = "Enter a valid email address."
-    if not name:
+    if text_problem(name):
+        errors["name"] = f"The name {text_problem(name)}."
+    elif not name:
         errors["name"] = "Enter the name for the order."
     elif len(name) > 120:
         errors["name"] = "The name is longer than 120 characters."

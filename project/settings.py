@@ -46,6 +46,7 @@ DEBUG = env_bool("DEBUG", False)
 HTTPS = env_bool("HTTPS", default=bool(SECRET_KEY_FROM_ENV) and not DEBUG)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+CSRF_FAILURE_VIEW = "core.api.csrf_failure"  # JSON under /api/, Django's page elsewhere
 DATABASE_URL = env_str("DATABASE_URL")
 DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL")
 DB_POOL_MAX = env_int("DB_POOL_MAX", 8)
