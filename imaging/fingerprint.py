@@ -1,0 +1,143 @@
+"""Pure Pillow/numpy fingerprints that decide whether two designs are copies of each other.
+
+The 64-bit phash finds candidates fast; it cannot tell a 3% crop from a different picture that happens to hash
+close. A fingerprint keeps a small aligned greyscale and colour thumbnail of what a person sees (transparency on
+white), and for low-detail designs the box where the marks are, so that candidates can be compared directly with a
+few percent of crop tolerance. Computed once per design in the worker; compared at processing time only.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+VERSION = 1
+GREY_SIDE = 64  # px a side, aspect squashed: crops are compared on it at COMPARE_SIDE
+COLOUR_SIDE = 16
+MARK_SIDE = 32
+COMPARE_SIDE = 32
+SIZE = 1 + GREY_SIDE**2 + 3 * COLOUR_SIDE**2 + 4 + 3 + MARK_SIDE**2  # bytes
+MARK_CONTRAST = 32  # grey levels from the background colour for a pixel to count as a mark
+WHITE = 255
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    grey: np.ndarray  # GREY_SIDE x GREY_SIDE uint8
+    colour: np.ndarray  # COLOUR_SIDE x COLOUR_SIDE x 3 uint8
+    mark_box: tuple  # (left, top, right, bottom) of the marks, 0-255 of the canvas; all 0 when blank
+    mark_colour: tuple  # mean RGB of the marks
+    marks: np.ndarray  # MARK_SIDE x MARK_SIDE uint8: the mark box's content, squashed
+
+    def to_bytes(self):
+        return (bytes([VERSION]) + self.grey.tobytes() + self.colour.tobytes() + bytes(self.mark_box)
+                + bytes(self.mark_colour) + self.marks.tobytes())
+
+    @classmethod
+    def from_bytes(cls, data):
+        """The fingerprint stored by to_bytes(), or None for missing or older data."""
+        data = bytes(data or b"")  # PostgreSQL gives a memoryview
+        if len(data) != SIZE or data[0] != VERSION:
+            return None
+        at = 1
+        grey = np.frombuffer(data, np.uint8, GREY_SIDE**2, at).reshape(GREY_SIDE, GREY_SIDE)
+        at += GREY_SIDE**2
+        colour = np.frombuffer(data, np.uint8, 3 * COLOUR_SIDE**2, at).reshape(COLOUR_SIDE, COLOUR_SIDE, 3)
+        at += 3 * COLOUR_SIDE**2
+        box, mark_colour = tuple(data[at:at + 4]), tuple(data[at + 4:at + 7])
+        marks = np.frombuffer(data, np.uint8, MARK_SIDE**2, at + 7).reshape(MARK_SIDE, MARK_SIDE)
+        return cls(grey, colour, box, mark_colour, marks)
+
+
+def fingerprint(visible_grey, visible_rgb):
+    """The fingerprint of a picture given as an L image and an RGB image of what a person sees."""
+    grey = visible_grey.resize((GREY_SIDE, GREY_SIDE), Image.Resampling.BOX, reducing_gap=2.0)
+    colour = visible_rgb.resize((COLOUR_SIDE, COLOUR_SIDE), Image.Resampling.BOX)
+    box, mark_colour, marks = _marks(visible_grey, visible_rgb)
+    return Fingerprint(np.asarray(grey), np.asarray(colour), box, mark_colour, marks)
+
+
+def _marks(small, rgb):
+    """The box (0-255 of each side) of the pixels that stand out from the background, their mean colour, and
+    the box's content."""
+    pixels = np.asarray(small).astype(np.int16)
+    border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
+    background = int(np.median(border))
+    rows, columns = np.nonzero(np.abs(pixels - background) > MARK_CONTRAST)
+    if not rows.size:
+        return (0, 0, 0, 0), (0, 0, 0), np.full((MARK_SIDE, MARK_SIDE), background, np.uint8)
+    height, width = pixels.shape
+    left, top, right, bottom = columns.min(), rows.min(), columns.max() + 1, rows.max() + 1
+    content = small.resize((MARK_SIDE, MARK_SIDE), Image.Resampling.BOX,
+                           box=(int(left), int(top), int(right), int(bottom)))
+    box = (left * 255 // width, top * 255 // height, right * 255 // width, bottom * 255 // height)
+    mark_colour = np.asarray(rgb)[rows, columns].mean(axis=0).round()
+    return tuple(int(v) for v in box), tuple(int(v) for v in mark_colour), np.asarray(content)
+
+
+CROP_FRACTIONS = (1.0, 0.97, 0.94, 0.91)  # of each side kept: a copy cropped up to ~4.5% a side still aligns
+
+
+@dataclass(frozen=True)
+class Comparison:
+    grey: float  # best Pearson correlation of the aligned greyscale thumbnails, -1..1
+    colour: float  # 90th percentile of the aligned cells' chroma distance (YCbCr, 0-255)
+    marks: float  # correlation of the mark boxes' content (1 when both are blank)
+    mark_offset: int  # largest difference between the two mark boxes' sides, 0-255 of the canvas
+    mark_colour: float  # distance between the chroma (CbCr) of the marks' mean colours
+    mark_area: float  # the larger mark box's share of the canvas, 0-1
+    crop: float  # the fraction of a side that the best alignment kept (1.0: none)
+
+
+def _crops(grey):
+    image = Image.fromarray(grey)
+    crops = []
+    for fraction in CROP_FRACTIONS:
+        margin = GREY_SIDE * (1 - fraction) / 2
+        box = (margin, margin, GREY_SIDE - margin, GREY_SIDE - margin)
+        crops.append(np.asarray(image.resize((COMPARE_SIDE, COMPARE_SIDE), Image.Resampling.BILINEAR, box=box),
+                                np.float32))
+    return crops
+
+
+def _correlation(a, b):
+    a = a - a.mean()
+    b = b - b.mean()
+    norm = float(np.sqrt((a * a).sum() * (b * b).sum()))
+    return float((a * b).sum()) / norm if norm else (1.0 if not a.any() and not b.any() else 0.0)
+
+
+def _chroma(colour, fraction):
+    image = Image.fromarray(colour)
+    margin = COLOUR_SIDE * (1 - fraction) / 2
+    cells = image.resize((8, 8), Image.Resampling.BOX, box=(margin, margin, COLOUR_SIDE - margin, COLOUR_SIDE - margin))
+    return np.asarray(cells.convert("YCbCr"), np.float32)[..., 1:]
+
+
+def _rgb_chroma(rgb):
+    """Cb and Cr (ITU-R BT.601, as Pillow's YCbCr) of one RGB colour."""
+    r, g, b = (float(v) for v in rgb)
+    return np.array([-0.168736 * r - 0.331264 * g + 0.5 * b, 0.5 * r - 0.418688 * g - 0.081312 * b])
+
+
+def compare(a, b):
+    """How alike two fingerprints are, at the crop alignment that fits them best."""
+    crops_a, crops_b = _crops(a.grey), _crops(b.grey)
+    best, best_pair = -2.0, (0, 0)
+    for k in range(len(CROP_FRACTIONS)):
+        for pair in ((0, k), (k, 0)):
+            score = _correlation(crops_a[pair[0]], crops_b[pair[1]])
+            if score > best:
+                best, best_pair = score, pair
+    fraction_a, fraction_b = (CROP_FRACTIONS[i] for i in best_pair)
+    chroma = np.linalg.norm(_chroma(a.colour, fraction_a) - _chroma(b.colour, fraction_b), axis=-1)
+    blank_a, blank_b = not any(a.mark_box), not any(b.mark_box)
+    if blank_a or blank_b:
+        marks, offset = (1.0, 0) if blank_a and blank_b else (0.0, 255)
+    else:
+        marks = _correlation(a.marks.astype(np.float32), b.marks.astype(np.float32))
+        offset = max(abs(x - y) for x, y in zip(a.mark_box, b.mark_box, strict=True))
+    mark_colour = float(np.linalg.norm(_rgb_chroma(a.mark_colour) - _rgb_chroma(b.mark_colour)))
+    area = max((box[2] - box[0]) * (box[3] - box[1]) / 255**2 for box in (a.mark_box, b.mark_box))
+    return Comparison(grey=best, colour=float(np.percentile(chroma, 90)), marks=marks, mark_offset=offset,
+                      mark_colour=mark_colour, mark_area=area, crop=min(fraction_a, fraction_b))
