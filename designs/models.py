@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from core.access import staff_may
 from designs import similarity
+from imaging import fingerprint
 
 THUMBNAIL_SIZES = (256, 640)  # px, longest side: gallery card and design page
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}  # by the format sniffed from the content
@@ -64,16 +65,38 @@ class DesignQuerySet(models.QuerySet):
             .order_by("-created_at", "-id")
         )
 
+    def duplicate_group(self, design):
+        """The designs flagged as copies of `design`, and those their owner kept apart from it, closest first."""
+        return (self.filter(models.Q(duplicate_of=design) | models.Q(not_duplicate_of=design))
+                .only("id", "title", "distance", "duplicate_reason", "not_duplicate_of_id")
+                .order_by(models.F("distance").asc(nulls_last=True), "id"))
+
     def phash_candidates(self, *, owner_id, phash, max_distance):
         """(id, phash) of the owner's designs that share a chunk with `phash` within the pigeonhole radius.
 
         One UNION ALL of index-only range probes, one per chunk (the measured fastest form); verify exactly after.
         Written as SQL: compiling the same four ORM probes cost more than running them (~1.3 ms, measured).
         """
+        return self.phash_candidates_any(owner_id=owner_id, queries=[(phash, max_distance)])
+
+    def phash_candidates_any(self, *, owner_id, queries):
+        """phash_candidates() for several ``(phash, max_distance)`` at once, in one UNION ALL; an id may repeat."""
         connection = connections[self.db]
         postgres = connection.vendor == "postgresql"
         table = connection.ops.quote_name(self.model._meta.db_table)
         probes, params = [], []
+        for phash, max_distance in queries:
+            self._chunk_probes(probes, params, owner_id, phash, max_distance, table=table, postgres=postgres)
+        # On PostgreSQL, parallel plans are off for the web's connections (settings.py): a parallel append of these
+        # four tiny index scans cost ~10 ms of worker start-up.
+        with connection.cursor() as cursor:
+            cursor.execute(" UNION ALL ".join(probes), params)
+            rows = cursor.fetchall()
+        # SQLite hands back the UUID primary key as its stored hex text.
+        return [(pk if isinstance(pk, uuid.UUID) else uuid.UUID(pk), value) for pk, value in rows]
+
+    @staticmethod
+    def _chunk_probes(probes, params, owner_id, phash, max_distance, *, table, postgres):
         for k, values in similarity.chunk_probes(phash, max_distance):
             if postgres:
                 # Verified inside the index scan: only true matches cross the wire, not every chunk collision.
@@ -84,13 +107,6 @@ class DesignQuerySet(models.QuerySet):
                 probes.append(f"SELECT id, phash FROM {table} WHERE owner_id = %s AND phash_{k} IN "
                               f"({', '.join(['%s'] * len(values))})")
                 params += [owner_id, *values]
-        # On PostgreSQL, parallel plans are off for the web's connections (settings.py): a parallel append of these
-        # four tiny index scans cost ~10 ms of worker start-up.
-        with connection.cursor() as cursor:
-            cursor.execute(" UNION ALL ".join(probes), params)
-            rows = cursor.fetchall()
-        # SQLite hands back the UUID primary key as its stored hex text.
-        return [(pk if isinstance(pk, uuid.UUID) else uuid.UUID(pk), value) for pk, value in rows]
 
     def stale(self, *, before):
         """Designs left queued or processing since `before`: a worker died or the broker lost the task."""
@@ -128,12 +144,17 @@ class Design(models.Model):
     dhash = models.BigIntegerField(null=True, blank=True)
     detail = models.FloatField(null=True, blank=True)
     colours = models.BinaryField(null=True, blank=True, max_length=48)  # imaging's COLOUR_GRID signature
+    # imaging.fingerprint: what the second stage compares candidates on; made by the worker, never in a request.
+    fingerprint = models.BinaryField(null=True, blank=True, max_length=fingerprint.SIZE)
     phash_0 = models.IntegerField(null=True, blank=True)
     phash_1 = models.IntegerField(null=True, blank=True)
     phash_2 = models.IntegerField(null=True, blank=True)
     phash_3 = models.IntegerField(null=True, blank=True)
     duplicate_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     distance = models.PositiveSmallIntegerField(null=True, blank=True)
+    duplicate_reason = models.CharField(max_length=40, blank=True)  # similarity.duplicate_reason(), for staff
+    # The customer said this design is not a copy of that one: it stays their own design, still listed as similar.
+    not_duplicate_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     processed_at = models.DateTimeField(null=True, blank=True)

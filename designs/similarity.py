@@ -160,6 +160,7 @@ MARK_CHROMA_MAX_DISTANCE = 25.0
 MARKS_MIN_CORRELATION = 0.85
 MARKS_MAX_OFFSET = 12  # of 255: the mark box may move this much (a 3% crop moves a corner mark by ~6)
 MARKS_MAX_COLOUR = 40.0
+SAME_PICTURE_CORRELATION = 0.995  # resized and re-encoded copies scored 0.984-1.0, watermarked ones from 0.92
 LOW_DETAIL_GREY_STD = 12.0
 LOW_DETAIL_MARK_AREA = 0.25
 
@@ -189,18 +190,19 @@ def duplicate_reason(comparison, *, distance, low_detail):
         return None
     if comparison.crop < 1.0:
         return "cropped copy"
-    return "same picture" if distance == 0 else "edited copy"
+    return "same picture" if comparison.grey >= SAME_PICTURE_CORRELATION and comparison.colour <= 8 else "edited copy"
 
 
-def decide_duplicate(query_fingerprint, candidates):
-    """The first of ``candidates`` (closest first: ``(id, distance, fingerprint bytes)``) that is a copy of the
-    query, as ``(id, distance, reason)``, or None. Candidates without a fingerprint are never copies."""
+def duplicate_matches(query_fingerprint, candidates):
+    """``[(id, distance, reason)]`` of the ``candidates`` (``(id, distance, fingerprint bytes)``) that are copies of
+    the query, in their order. A candidate or query without a readable fingerprint is never a copy here."""
     from imaging.fingerprint import Fingerprint, compare
 
     query = Fingerprint.from_bytes(query_fingerprint)
     if query is None:
-        return None
+        return []
     low_detail = float(query.grey.std()) < LOW_DETAIL_GREY_STD
+    matches = []
     for candidate_id, distance, stored in candidates:
         other = Fingerprint.from_bytes(stored)
         if other is None:
@@ -208,5 +210,5 @@ def decide_duplicate(query_fingerprint, candidates):
         reason = duplicate_reason(compare(query, other), distance=distance,
                                   low_detail=low_detail or float(other.grey.std()) < LOW_DETAIL_GREY_STD)
         if reason:
-            return candidate_id, distance, reason
-    return None
+            matches.append((candidate_id, distance, reason))
+    return matches

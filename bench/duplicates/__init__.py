@@ -115,9 +115,9 @@ def new_flag(query, library, timings):
                    entry.processed.fingerprint) for entry in library
                   if similarity.matches_any(queries, entry.processed.phash)]
     started = time.perf_counter()
-    decision = similarity.decide_duplicate(query.processed.fingerprint, sorted(candidates, key=lambda c: c[1]))
+    matches = similarity.duplicate_matches(query.processed.fingerprint, sorted(candidates, key=lambda c: c[1]))
     timings.append((time.perf_counter() - started) * 1000)
-    return decision[0] if decision else None
+    return matches[0][0] if matches else None
 
 
 def main():
