@@ -128,3 +128,41 @@ def test_gallery_filters_duplicates_and_a_design_shows_similar_ones(page, log_in
     page.locator(".grid .tile").filter(has_text="wave").get_by_role("link").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("wave")
     expect(page.get_by_text("Nothing in your library looks like this design.")).to_be_visible()
+
+
+def test_not_a_duplicate_keeps_a_flagged_copy_as_its_own_design(page, log_in, user, add_designs, screenshot):
+    from pathlib import Path
+
+    import numpy as np
+    import pywt.data
+    from PIL import Image
+
+    from tests.conftest import encode
+
+    stairs = Image.fromarray(np.load(Path(pywt.data.__file__).parent / "ascent.npz")["data"]).convert("RGB")
+    cropped = stairs.crop((15, 15, 497, 497))  # 3% off each side: a copy the phash alone missed
+    add_designs(user, [("stairs.png", encode(stairs))])
+    copy = add_designs(user, [("stairs-cropped.png", encode(cropped))])["stairs-cropped.png"]
+    assert copy.status == "duplicate"
+    log_in(page, "alice", "alice-password-1")
+
+    page.goto(f"/designs/{copy.pk}/")
+    card = page.locator("#duplicate-of")
+    expect(card).to_contain_text("A cropped copy of “stairs”, already in your library.")
+    expect(card.get_by_role("link", name="stairs")).to_have_count(1)  # its thumbnail, named by its title
+    page.wait_for_function("() => document.querySelector('#duplicate-of img.mini').naturalWidth > 0")
+    expect(page.locator(".facts .badge")).to_have_text("Duplicate")
+    screenshot(page, "duplicate-of")
+
+    page.get_by_role("button", name="Not a duplicate: keep it as its own design").click()
+    expect(page.locator(".messages")).to_contain_text("Kept as a design of its own")
+    expect(page.locator(".facts .badge")).to_have_text("Ready")
+    expect(page.locator(".facts")).to_contain_text("stairs: you kept this as a design of its own")
+    expect(page.locator("#duplicate-of")).to_have_count(0)
+    similar = page.locator(".grid .tile")
+    expect(similar).to_have_count(1)
+    expect(similar).to_contain_text("stairs")
+
+    page.reload()  # remembered, not just shown once
+    expect(page.locator(".facts .badge")).to_have_text("Ready")
+    expect(page.get_by_role("button", name="Not a duplicate: keep it as its own design")).to_have_count(0)
