@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from core.pagination import EstimatedCountPaginator
 from designs.models import Design, UploadBatch
@@ -40,7 +41,7 @@ class DesignAdmin(admin.ModelAdmin):
         if not copies:
             return "-"
         return format_html_join(
-            format_html("<br>"), '<a href="../../{}/change/">{}</a>: {} ({} bits)',
+            mark_safe("<br>"), '<a href="../../{}/change/">{}</a>: {} ({} bits)',
             ((c.pk, c.title, _link_reason(c), c.distance if c.distance is not None else "-") for c in copies),
         )
 

@@ -152,7 +152,8 @@ class Design(models.Model):
     phash_3 = models.IntegerField(null=True, blank=True)
     duplicate_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     distance = models.PositiveSmallIntegerField(null=True, blank=True)
-    duplicate_reason = models.CharField(max_length=40, blank=True)  # similarity.duplicate_reason(), for staff
+    # A database default too: seed_demo and the benches COPY rows without this column.
+    duplicate_reason = models.CharField(max_length=40, blank=True, default="", db_default="")
     # The customer said this design is not a copy of that one: it stays their own design, still listed as similar.
     not_duplicate_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)

@@ -126,3 +126,19 @@ def test_design_page_names_the_original_and_says_the_copy_is_smaller(alice, user
     assert "Kept as a design of its own" in page and "you kept this as a design of its own" in page
     assert 'id="not-duplicate"' not in page
     assert alice.post(reverse("designs:not_duplicate", args=[original.pk])).status_code == 302  # told, not a 500
+
+
+def test_admin_shows_a_duplicate_group_with_the_reason_for_each_link(client, user, django_user_model):
+    original = add(user, "stairs.png", photo())
+    cropped = add(user, "stairs-cropped.png", crop_each_side(photo()))
+    smaller = add(user, "stairs-small.png", photo().resize((256, 256), Image.Resampling.LANCZOS))
+    kept = add(user, "stairs-proof.png", watermarked(photo(), size=24))
+    services.design_mark_not_duplicate(design_id=kept.pk, owner=user)
+    client.force_login(django_user_model.objects.create_superuser("boss", "boss@example.com", "boss-password-1"))
+
+    page = client.get(reverse("admin:designs_design_change", args=[original.pk])).content.decode()
+    assert f'<a href="../../{cropped.pk}/change/">stairs cropped</a>: cropped copy' in page
+    assert f'<a href="../../{smaller.pk}/change/">stairs small</a>: same picture' in page
+    assert f'<a href="../../{kept.pk}/change/">stairs proof</a>: owner said not a duplicate' in page
+    listing = client.get(reverse("admin:designs_design_changelist") + "?duplicate_reason=cropped+copy")
+    assert "stairs cropped" in listing.content.decode() and "(cropped copy, " in listing.content.decode()
