@@ -103,16 +103,19 @@ def _flip_masks(radius):
     )
 
 
-def chunk_probes(hash64, max_distance):
+def chunk_probes(hash64, max_distance, *, radius=None):
     """For each chunk index k, the chunk values to look up to find every hash within ``max_distance``.
 
     These are the values within radius max_distance // CHUNKS of the query's chunk k (17 per chunk for radius 1,
     137 for radius 2, 697 for 3): any hash within max_distance matches at least one of them. The candidates
     found still need verify_candidates().
+    ``radius`` narrows the probes below the pigeonhole radius: then only the hashes that agree that closely on
+    some chunk are found, most but not all of those within max_distance.
     """
     if max_distance < 0:
         raise ValueError("max_distance must be >= 0")
-    masks = _flip_masks(min(max_distance // CHUNKS, CHUNK_BITS))
+    full = max_distance // CHUNKS
+    masks = _flip_masks(min(full if radius is None else min(radius, full), CHUNK_BITS))
     return [(k, [chunk ^ mask for mask in masks]) for k, chunk in enumerate(hash_chunks(hash64))]
 
 
@@ -149,11 +152,13 @@ def colour_distance(a, b):
 
 # The candidate stage, in phash bits: 3% crops of textured pictures moved phash 10-22 bits, but the hash of the
 # upload with its edges extended by 3% (its original, if it is such a crop) came within 11 of the original in 47
-# of 49 real pictures, and the hash of its centre (a crop of it) finds the other way round. Distances 8-11 cost
-# the same probes (radius 2, 137 values per chunk), 4-7 a radius of 1 (17).
+# of 49 real pictures, and the hash of its centre (a crop of it) finds the other way round. A full radius-2 probe
+# (137 values a chunk, for distances 8-11) took 12-20 ms at 10^6 designs; radius 1 (17 values) finds every hash
+# within 7 and, since 8-11 differing bits rarely spread evenly over four chunks, most of those within 11.
 CANDIDATE_MAX_DISTANCE = 11
 PADDED_PROBE_MAX_DISTANCE = 11
 CROPPED_PROBE_MAX_DISTANCE = 7
+CANDIDATE_CHUNK_RADIUS = 1
 GREY_MIN_CORRELATION = 0.91
 CHROMA_MAX_DISTANCE = 25.0
 MARK_CHROMA_MAX_DISTANCE = 25.0
@@ -171,8 +176,21 @@ def candidate_queries(phash, probe_hashes=()):
     return [(phash, CANDIDATE_MAX_DISTANCE), *zip(probe_hashes, radii, strict=False)]
 
 
-def matches_any(queries, candidate_hash):
-    """Whether ``candidate_hash`` is within the distance of any of ``queries``."""
+def candidate_chunk_values(queries, *, radius=None):
+    """For each chunk index, the set of chunk values to probe for ``queries`` (see chunk_probes for ``radius``)."""
+    values = [set() for _ in range(CHUNKS)]
+    for phash, max_distance in queries:
+        for k, chunk_values in chunk_probes(phash, max_distance, radius=radius):
+            values[k].update(chunk_values)
+    return values
+
+
+def matches_any(queries, candidate_hash, chunk_values=None):
+    """Whether the candidate query for ``queries`` finds ``candidate_hash``: within the distance of one of them,
+    and, given ``chunk_values`` (candidate_chunk_values()), sharing a probed chunk value."""
+    if chunk_values is not None and not any(
+            chunk in values for chunk, values in zip(hash_chunks(candidate_hash), chunk_values, strict=True)):
+        return False
     return any(hamming(query, candidate_hash) <= distance for query, distance in queries)
 
 
