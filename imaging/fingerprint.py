@@ -31,6 +31,14 @@ class Fingerprint:
     marks: np.ndarray  # MARK_SIDE x MARK_SIDE uint8: the mark box's content, squashed
 
     @cached_property
+    def coarse(self):
+        """The grey at 16x16 as a zero-mean unit vector: a cheap first look before the aligned comparison."""
+        cells = self.grey.reshape(16, GREY_SIDE // 16, 16, GREY_SIDE // 16).mean(axis=(1, 3)).ravel()
+        cells -= cells.mean()
+        norm = np.linalg.norm(cells)
+        return cells / norm if norm else cells
+
+    @cached_property
     def aligned(self):
         """The grey cropped by each of CROP_FRACTIONS, at COMPARE_SIDE, as zero-mean unit rows: one matrix
         product then correlates every alignment of two fingerprints (~0.1 ms a candidate instead of ~0.4)."""
@@ -128,6 +136,13 @@ def _rgb_chroma(rgb):
     """Cb and Cr (ITU-R BT.601, as Pillow's YCbCr) of one RGB colour."""
     r, g, b = (float(v) for v in rgb)
     return np.array([-0.168736 * r - 0.331264 * g + 0.5 * b, 0.5 * r - 0.418688 * g - 0.081312 * b])
+
+
+def coarse_correlation(a, b):
+    """Correlation of the unaligned 16x16 greys (1 when both are flat); ~20x cheaper than compare()."""
+    if not a.coarse.any() and not b.coarse.any():
+        return 1.0
+    return float(a.coarse @ b.coarse)
 
 
 def compare(a, b):
