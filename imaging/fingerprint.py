@@ -19,7 +19,6 @@ MARK_SIDE = 32
 COMPARE_SIDE = 32
 SIZE = 1 + GREY_SIDE**2 + 3 * COLOUR_SIDE**2 + 4 + 3 + MARK_SIDE**2  # bytes
 MARK_CONTRAST = 32  # grey levels from the background colour for a pixel to count as a mark
-WHITE = 255
 
 
 @dataclass(frozen=True)
