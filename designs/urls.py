@@ -9,6 +9,7 @@ urlpatterns = [
     path("upload/", views.upload, name="upload"),
     path("<uuid:design_id>/", views.detail, name="detail"),
     path("<uuid:design_id>/original", views.original, name="original"),
+    path("<uuid:design_id>/not-duplicate", views.not_duplicate, name="not_duplicate"),
     path("thumbs/<str:sha256>-<int:size>.webp", views.thumbnail, name="thumbnail"),
 ]
 
