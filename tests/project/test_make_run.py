@@ -60,9 +60,12 @@ def start_make_run(copy):
 
     def serving():
         assert make.poll() is None, (copy / "make.log").read_text()[-4000:]
-        clusters = [child for child in psutil.Process(make.pid).children(recursive=True)
-                    if "manage.py qcluster" in " ".join(child.cmdline()) and child.parent().name() == "bash"]
-        if not clusters or len(clusters[0].children(recursive=True)) < 4:  # sentinel, worker, monitor, pusher
+        try:
+            clusters = [child for child in psutil.Process(make.pid).children(recursive=True)
+                        if "manage.py qcluster" in " ".join(child.cmdline()) and child.parent().name() == "bash"]
+            if not clusters or len(clusters[0].children(recursive=True)) < 4:  # sentinel, worker, monitor, pusher
+                return False
+        except psutil.Error:  # one of make's short-lived commands, gone between the listing and the look
             return False
         try:
             return requests.get(f"http://127.0.0.1:{port}/accounts/login/", timeout=10).status_code == 200
@@ -81,11 +84,11 @@ def assert_all_exit(make, tree, copy):
     try:
         wait_for(all_gone, timeout=EXIT_WITHIN_S, interval=0.2, message="make run's processes to exit")
     except AssertionError:
-        alive = [" ".join(process.cmdline()) for process in tree if not exited(process)]
-        for process in tree:
-            if not exited(process):
-                process.kill()
-        raise AssertionError(f"still running: {alive}\n{(copy / 'make.log').read_text()[-3000:]}") from None
+        alive = [process for process in tree if not exited(process)]
+        described = [f"{process.pid} {' '.join(process.cmdline())}" for process in alive]
+        for process in alive:
+            process.kill()
+        raise AssertionError(f"still running: {described}\n{(copy / 'make.log').read_text()[-3000:]}") from None
 
 
 @pytest.mark.parametrize("send", [

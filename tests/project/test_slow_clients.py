@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import REPO, wait_for
+from tests.conftest import REPO, design_image, encode, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -29,6 +29,7 @@ NGINX = shutil.which("nginx") or shutil.which("/usr/sbin/nginx")
 SLOW_CLIENTS = 4
 TRICKLE_PAUSE_S = 0.5  # between bytes of a slow body; it would take minutes to finish
 ANSWER_WITHIN_S = 30  # generous: an idle process answers in milliseconds
+PASSWORD = "alice-password-1"
 
 # Service variables the server of the embedded defaults must not inherit from the test run's environment.
 SERVICE_VARIABLES = {"DATABASE_URL", "DATABASE_REPLICA_URL", "REDIS_URL", "Q_BROKER", "STORAGE_URL", "EMAIL_URL",
@@ -87,6 +88,9 @@ def web(tmp_path_factory):
     for command in (["migrate"], ["collectstatic"]):
         subprocess.run([sys.executable, "manage.py", *command, "--noinput", "-v0"], cwd=REPO, env=env, check=True,
                        timeout=180)
+    subprocess.run([sys.executable, "manage.py", "shell", "-c", "from django.contrib.auth import get_user_model; "
+                    f"get_user_model().objects.create_user('alice', 'alice@example.com', '{PASSWORD}')"],
+                   cwd=REPO, env=env, check=True, timeout=60)
     port, log_path = free_port(), var_dir / "gunicorn.log"
     server = start_gunicorn(env, log_path, port)
     try:
@@ -259,3 +263,25 @@ def test_a_body_within_the_limit_reaches_the_app(web):
                                        "csrfmiddlewaretoken": session.cookies["csrftoken"]},
                             headers={"Referer": url}, timeout=ANSWER_WITHIN_S)
     assert response.status_code == 200 and b"Please enter a correct" in response.content
+
+
+def test_an_upload_through_the_server_comes_back_byte_for_byte(web):
+    """The whole path under the ASGI handler: log-in form, CSRF, multipart upload, streamed download."""
+    port, _ = web
+    url = f"http://127.0.0.1:{port}"
+    session = requests.Session()
+    session.trust_env = False
+    session.get(url + "/accounts/login/", timeout=ANSWER_WITHIN_S)
+    response = session.post(url + "/accounts/login/", data={
+        "username": "alice", "password": PASSWORD, "csrfmiddlewaretoken": session.cookies["csrftoken"]},
+        headers={"Referer": url + "/accounts/login/"}, allow_redirects=False, timeout=ANSWER_WITHIN_S)
+    assert response.status_code == 302, response.text[:500]
+    artwork = encode(design_image(7, size=(400, 300)), "PNG")
+    response = session.post(url + "/api/uploads", files={"files": ("art.png", artwork, "image/png")},
+                            headers={"X-CSRFToken": session.cookies["csrftoken"], "Referer": url + "/"},
+                            timeout=ANSWER_WITHIN_S)
+    assert response.status_code == 202, response.text[:500]
+    design_id = response.json()["accepted"][0]["design_id"]
+    download = session.get(f"{url}/designs/{design_id}/original", timeout=ANSWER_WITHIN_S)
+    assert download.status_code == 200
+    assert download.content == artwork
