@@ -19,7 +19,7 @@ class RequestBodyLimit:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:  # the server parsed it
             return await self.refuse(scope, send)
         refused = False
         received = 0

@@ -2,9 +2,10 @@
 
 The cluster's queues and worker timers are guarded by multiprocessing locks, which are semaphores: a worker killed
 while holding one keeps it forever, and the whole cluster stops taking tasks. `install()` swaps them for fcntl
-record locks, which the kernel releases when their holder dies, and the queues' pipes for packet sockets. Its stop
-and start events become pipes too: a multiprocessing Event's set() waits for every process asleep in wait() to wake,
-so when one signal killed the sentinel mid-wait (SIGTERM to the process group), the main process hung in set().
+record locks, which the kernel releases when their holder dies, and the queues' pipes for packet sockets. The
+cluster's stop and start events become pipes too: a multiprocessing Event's set() waits for every process asleep in
+wait() to wake, so when one signal killed the sentinel mid-wait (SIGTERM to the process group, as `make run`'s
+`kill 0` sends), the main process hung in set() for good.
 """
 # START: PATCHES django-q2 1.11.1: django_q.cluster.Queue, .Value and .Event, and the lock and pipe attributes of
 # django_q.queues.Queue (multiprocessing's). Upstream: django-q2 issue #23, "When the next-in-line worker dies, the
