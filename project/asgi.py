@@ -1,9 +1,11 @@
 import os
 
+import django
 from django.conf import settings
-from django.core.asgi import get_asgi_application
 
+from core.asgi_handler import StreamingASGIHandler
 from core.body_limit import RequestBodyLimit
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
-application = RequestBodyLimit(get_asgi_application(), max_bytes=settings.REQUEST_MAX_BYTES)
+django.setup(set_prefix=False)  # as django.core.asgi.get_asgi_application does
+application = RequestBodyLimit(StreamingASGIHandler(), max_bytes=settings.REQUEST_MAX_BYTES)

@@ -267,7 +267,7 @@ def test_a_body_within_the_limit_reaches_the_app(web):
 
 def test_an_upload_through_the_server_comes_back_byte_for_byte(web):
     """The whole path under the ASGI handler: log-in form, CSRF, multipart upload, streamed download."""
-    port, _ = web
+    port, log_path = web
     url = f"http://127.0.0.1:{port}"
     session = requests.Session()
     session.trust_env = False
@@ -285,3 +285,5 @@ def test_an_upload_through_the_server_comes_back_byte_for_byte(web):
     download = session.get(f"{url}/designs/{design_id}/original", timeout=ANSWER_WITHIN_S)
     assert download.status_code == 200
     assert download.content == artwork
+    # Streamed, not gathered into memory first (Django's ASGI handler warns when it gathers).
+    assert "must consume synchronous iterators" not in log_path.read_text()
