@@ -68,7 +68,9 @@ def start_make_run(copy):
         except psutil.Error:  # one of make's short-lived commands, gone between the listing and the look
             return False
         try:
-            return requests.get(f"http://127.0.0.1:{port}/accounts/login/", timeout=10).status_code == 200
+            session = requests.Session()
+            session.trust_env = False  # loopback: never through a proxy from the environment
+            return session.get(f"http://127.0.0.1:{port}/accounts/login/", timeout=10).status_code == 200
         except requests.ConnectionError:
             return False
 

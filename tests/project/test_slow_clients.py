@@ -42,6 +42,12 @@ def free_port():
         return probe.getsockname()[1]
 
 
+def http_session():
+    session = requests.Session()
+    session.trust_env = False  # loopback: never through a proxy from the environment
+    return session
+
+
 def server_env(var_dir):
     env = {key: value for key, value in os.environ.items() if key not in SERVICE_VARIABLES}
     env.update(DJANGO_SETTINGS_MODULE="project.settings", VAR_DIR=str(var_dir), REQUEST_MAX_BYTES=str(LIMIT),
@@ -63,7 +69,7 @@ def wait_until_answering(url, server, log_path):
     def answers():
         assert server.poll() is None, log_path.read_text()
         try:
-            return requests.get(url + "/accounts/login/", timeout=10).status_code == 200
+            return http_session().get(url + "/accounts/login/", timeout=10).status_code == 200
         except requests.ConnectionError:
             return False
 
@@ -141,7 +147,7 @@ def proxied(web, tmp_path_factory):
         def answers():
             assert nginx.poll() is None, log_path.read_text() if log_path.exists() else "nginx exited"
             try:
-                return requests.get(f"http://127.0.0.1:{port}/accounts/login/", timeout=10).status_code == 200
+                return http_session().get(f"http://127.0.0.1:{port}/accounts/login/", timeout=10).status_code == 200
             except requests.ConnectionError:
                 return False
 
@@ -214,7 +220,7 @@ def test_requests_are_answered_while_slow_clients_trickle_their_bodies(server):
         wait_for(lambda: all(client.sent >= 2 for client in slow), timeout=ANSWER_WITHIN_S, interval=0.1,
                  message="the slow clients to start sending")
         for _ in range(3):
-            response = requests.get(f"http://127.0.0.1:{port}/accounts/login/", timeout=ANSWER_WITHIN_S)
+            response = http_session().get(f"http://127.0.0.1:{port}/accounts/login/", timeout=ANSWER_WITHIN_S)
             assert response.status_code == 200
         assert all(client.is_alive() for client in slow)  # still trickling: not one was answered or dropped
     finally:
@@ -256,7 +262,7 @@ def test_a_chunked_body_is_cut_off_at_the_limit(web):
 
 def test_a_body_within_the_limit_reaches_the_app(web):
     port, _ = web
-    session = requests.Session()
+    session = http_session()
     url = f"http://127.0.0.1:{port}/accounts/login/"
     session.get(url, timeout=ANSWER_WITHIN_S)
     response = session.post(url, data={"username": "nobody", "password": "x" * 1000,
@@ -269,8 +275,7 @@ def test_an_upload_through_the_server_comes_back_byte_for_byte(web):
     """The whole path under the ASGI handler: log-in form, CSRF, multipart upload, streamed download."""
     port, log_path = web
     url = f"http://127.0.0.1:{port}"
-    session = requests.Session()
-    session.trust_env = False
+    session = http_session()
     session.get(url + "/accounts/login/", timeout=ANSWER_WITHIN_S)
     response = session.post(url + "/accounts/login/", data={
         "username": "alice", "password": PASSWORD, "csrfmiddlewaretoken": session.cookies["csrftoken"]},
