@@ -105,7 +105,7 @@ def web(tmp_path_factory):
     finally:
         stop(server)
     output = log_path.read_text()
-    assert "Traceback" not in output, output[-4000:]
+    assert "Traceback" not in output and "[ERROR]" not in output, output[-4000:]  # a clean stop too
 
 
 def nginx_config(folder, listen_port, app_port):
