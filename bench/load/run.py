@@ -246,15 +246,17 @@ class Bench:
         from importlib import import_module
 
         from django.conf import settings
-        from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+        from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model, load_backend
 
         store = import_module(settings.SESSION_ENGINE).SessionStore
+        # As force_login: the first backend that loads users (django-axes' comes first and does not)
+        backend = next(path for path in settings.AUTHENTICATION_BACKENDS if hasattr(load_backend(path), "get_user"))
         cookies = []
         users = get_user_model().objects.filter(username__in=[a["username"] for a in self.accounts["customers"]])
         for user in users[:count]:
             session = store()
             session[SESSION_KEY] = str(user.pk)
-            session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+            session[BACKEND_SESSION_KEY] = backend
             session[HASH_SESSION_KEY] = user.get_session_auth_hash()
             session.save()
             cookies.append(f"sessionid={session.session_key}; csrftoken={secrets.token_hex(16)}")
