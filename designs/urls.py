@@ -8,6 +8,8 @@ urlpatterns = [
     path("", views.gallery, name="gallery"),
     path("upload/", views.upload, name="upload"),
     path("<uuid:design_id>/", views.detail, name="detail"),
+    path("<uuid:design_id>/rename", views.rename, name="rename"),
+    path("<uuid:design_id>/delete", views.delete, name="delete"),
     path("<uuid:design_id>/original", views.original, name="original"),
     path("thumbs/<str:sha256>-<int:size>.webp", views.thumbnail, name="thumbnail"),
 ]

@@ -3,15 +3,16 @@
 import re
 import uuid
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
 from django.core.paginator import EmptyPage, Paginator
 from django.http import FileResponse, Http404, HttpResponseNotModified
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
-from designs import library, selectors
+from designs import library, selectors, services
 from designs.models import THUMBNAIL_SIZES, Design, UploadBatch, thumbnail_key
 
 GALLERY_PAGE_SIZE = 48
@@ -77,6 +78,34 @@ def detail(request, design_id):
     design = get_object_or_404(Design.objects.visible_to(request.user).select_related("duplicate_of"), pk=design_id)
     similar = library.cached(design.owner_id, f"similar-tiles:{design.pk}", lambda: selectors.look_alikes(design))
     return render(request, "designs/detail.html", {"design": design, "similar": similar})
+
+
+@login_required
+@require_POST
+def rename(request, design_id):
+    try:
+        services.design_rename(design_id=design_id, owner=request.user, title=request.POST.get("title"))
+    except services.DesignError as error:
+        if error.status == 404:
+            raise Http404(error.message) from None
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Design renamed.")
+    return redirect("designs:detail", design_id)
+
+
+@login_required
+@require_POST
+def delete(request, design_id):
+    try:
+        services.design_delete(design_id=design_id, owner=request.user)
+    except services.DesignError as error:
+        if error.status == 404:
+            raise Http404(error.message) from None
+        messages.error(request, error.message)
+        return redirect("designs:detail", design_id)
+    messages.success(request, "Design deleted.")
+    return redirect("designs:gallery")
 
 
 @login_required
