@@ -13,6 +13,7 @@ from designs.models import thumbnail_url
 from designs.templatetags.design_tags import design_thumbnail
 from orders import emails, services
 from orders.models import Order, OrderEvent, OrderItem, OutgoingMail, Product
+from orders.production_admin import ProductionAdminMixin
 
 
 @admin.register(Product)
@@ -106,7 +107,7 @@ class PlainActionCheckbox:
 
 
 @admin.register(Order)
-class OrderAdmin(PlainActionCheckbox, admin.ModelAdmin):
+class OrderAdmin(ProductionAdminMixin, PlainActionCheckbox, admin.ModelAdmin):
     list_display = ("display_number", "preview", "name", "email", "status", "item_count", "total", "created_at")
     list_filter = ("status", ("created_at", admin.DateFieldListFilter))
     search_fields = ("email",)  # shows the search box; get_search_results decides how each term is searched
