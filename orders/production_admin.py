@@ -13,7 +13,7 @@ from orders.models import Order
 
 class QueueFilterForm(forms.Form):
     created_from = forms.DateField(required=False, label="Placed from", widget=forms.DateInput(attrs={"type": "date"}))
-    created_to = forms.DateField(required=False, label="to", widget=forms.DateInput(attrs={"type": "date"}))
+    created_to = forms.DateField(required=False, label="until", widget=forms.DateInput(attrs={"type": "date"}))
 
     def clean(self):
         cleaned = super().clean()
@@ -74,7 +74,7 @@ class ProductionAdminMixin:
     def production_queue_view(self, request):
         if not self.has_view_permission(request):
             raise PermissionDenied
-        form = QueueFilterForm(request.GET or None)
+        form = QueueFilterForm(request.GET or None, label_suffix="")
         dates = form.cleaned_data if form.is_valid() else {}
         rows = production.production_queue(created_from=dates.get("created_from"),
                                            created_to=dates.get("created_to"))
