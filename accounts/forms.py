@@ -11,6 +11,6 @@ class SignupForm(UserCreationForm):
 
 
 class EmailChangeForm(forms.Form):
-    email = forms.EmailField(label="New e-mail address", help_text="Order mail and password resets are sent here.")
+    email = forms.EmailField(label="New e-mail address")
     password = forms.CharField(label="Current password", strip=False,
                                widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
