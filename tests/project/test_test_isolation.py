@@ -11,7 +11,8 @@ from tests.conftest import REPO
 def test_everything_a_run_writes_is_under_its_own_folder():
     own = Path(settings.VAR_DIR)
     assert own != REPO / "var" and REPO / "var" not in own.parents
-    written = [settings.DATABASES["default"].get("TEST", {}).get("NAME"),
+    sqlite = settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")  # PostgreSQL names a database, not a file
+    written = [sqlite and settings.DATABASES["default"].get("TEST", {}).get("NAME"),
                settings.STORAGES["default"].get("OPTIONS", {}).get("location"),
                getattr(settings, "EMAIL_FILE_PATH", None)]
     for path in filter(None, written):
