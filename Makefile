@@ -7,7 +7,7 @@ PORT ?= 8000
 WEB_WORKERS ?= 2
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test install install-dev migrate demo lint bench bench-designs bench-orders bench-mockups bench-marketplace bench-load clean
+.PHONY: run test install install-dev migrate demo lint bench bench-designs bench-orders bench-mockups bench-marketplace bench-duplicates bench-load clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,10 +54,13 @@ test: install-dev
 lint: install-dev
 	$(BIN)/ruff check .
 
-bench: bench-designs bench-orders bench-mockups bench-marketplace
+bench: bench-designs bench-orders bench-mockups bench-marketplace bench-duplicates
 
 bench-designs: install-dev
 	$(BIN)/python -m bench designs
+
+bench-duplicates: install-dev
+	$(BIN)/python -m bench duplicates
 
 bench-orders: install-dev
 	$(BIN)/python -m bench orders

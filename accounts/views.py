@@ -8,23 +8,21 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.views.decorators.http import require_http_methods
 
 from accounts import services
 from accounts.forms import EmailChangeForm, SignupForm
 from accounts.lockout import normalised_username
-from orders.models import Order
+from orders.models import Address, Order
 
 ORDERS_PAGE_SIZE = 10
-SAVED_ADDRESSES_TEMPLATE = "orders/_saved_addresses.html"
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def account(request):
-    """The account page: e-mail address (changed with the current password), password links, order history."""
+    """The account page: e-mail address (changed with the current password), password links, saved addresses,
+    order history."""
     form = EmailChangeForm(request.POST or None, initial={"email": request.user.email})
     if request.method == "POST" and form.is_valid():
         try:
@@ -38,17 +36,8 @@ def account(request):
     orders = Paginator(Order.objects.for_customer_list(request.user), ORDERS_PAGE_SIZE)
     return render(request, "accounts/account.html", {
         "form": form, "page": orders.get_page(request.GET.get("page")),
-        "saved_addresses_template": _template_or_none(SAVED_ADDRESSES_TEMPLATE),
+        "addresses": Address.objects.for_customer(request.user),
     })
-
-
-def _template_or_none(name):
-    """`name` if such a template exists: a part another app provides once it is there."""
-    try:
-        get_template(name)
-    except TemplateDoesNotExist:
-        return None
-    return name
 
 
 @require_http_methods(["GET", "POST"])

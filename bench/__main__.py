@@ -1,10 +1,12 @@
-"""`python -m bench designs|orders|imaging|mockups|marketplace|load`: benchmark tables (load: the app under load)."""
+"""`python -m bench designs|orders|imaging|mockups|marketplace|duplicates|load`: benchmark tables (load: the app
+under load)."""
 
 import os
 import sys
 
 SUITES = {"imaging": "bench.imaging", "orders": "bench.orders", "designs": "bench.designs",
-          "marketplace": "bench.marketplace", "mockups": "bench.mockups", "load": "bench.load"}
+          "marketplace": "bench.marketplace", "mockups": "bench.mockups", "load": "bench.load",
+          "duplicates": "bench.duplicates"}
 
 
 def main():

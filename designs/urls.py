@@ -11,6 +11,7 @@ urlpatterns = [
     path("<uuid:design_id>/rename", views.rename, name="rename"),
     path("<uuid:design_id>/delete", views.delete, name="delete"),
     path("<uuid:design_id>/original", views.original, name="original"),
+    path("<uuid:design_id>/not-duplicate", views.not_duplicate, name="not_duplicate"),
     path("thumbs/<str:sha256>-<int:size>.webp", views.thumbnail, name="thumbnail"),
 ]
 

@@ -75,9 +75,25 @@ def upload(request):
 
 @login_required
 def detail(request, design_id):
-    design = get_object_or_404(Design.objects.visible_to(request.user).select_related("duplicate_of"), pk=design_id)
+    design = get_object_or_404(
+        Design.objects.visible_to(request.user).select_related("duplicate_of", "not_duplicate_of"), pk=design_id)
     similar = library.cached(design.owner_id, f"similar-tiles:{design.pk}", lambda: selectors.look_alikes(design))
     return render(request, "designs/detail.html", {"design": design, "similar": similar})
+
+
+@login_required
+@require_POST
+def not_duplicate(request, design_id):
+    """The customer keeps a design flagged as a near duplicate as a design of its own."""
+    try:
+        services.design_mark_not_duplicate(design_id=design_id, owner=request.user)
+    except services.DesignError as error:
+        if error.status == 404:
+            raise Http404(error.message) from None
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Kept as a design of its own. It is still listed with the designs it looks like.")
+    return redirect("designs:detail", design_id=design_id)
 
 
 @login_required

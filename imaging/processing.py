@@ -13,10 +13,13 @@ import imagehash
 import numpy as np
 from PIL import Image
 
+from imaging import fingerprint
 from imaging.inspection import ACCEPTED_FORMATS, ImageRejected, bomb_rejected
 
 REDUCED_SIDE_FACTOR = 2  # shared image >= 2x the largest thumbnail: thumbnails resample, never just box-average
 COLOUR_GRID = 4  # cells a side of the colour signature: 16 mean colours, 48 bytes
+CROP_PROBE = 0.03  # of each side: the crop the extra candidate hashes stand for
+PROBE_SIDE = 128  # px: the grey that is padded for the "original of a crop" hash
 HASH_SIDE = 32  # px: imagehash.phash reads a 32x32 greyscale; dhash and "detail" are measured on the same grid
 HASH_REDUCING_GAP = 3.0  # box-reduce to >= 96 px before LANCZOS: ~10x faster; vs a plain LANCZOS, 39/40 designs
 #                          kept the same phash (one moved 2 bits) and dhash moved 0-3 bits (measured)
@@ -61,6 +64,8 @@ class ProcessedImage:
     dhash: int  # unsigned 64-bit
     detail: float  # std-dev of the 32x32 greyscale, 0-255: near-blank designs score below ~5
     colours: bytes  # RGB of each cell of a COLOUR_GRID x COLOUR_GRID grid, row by row (see _visible_colours)
+    fingerprint: bytes = b""  # imaging.fingerprint.Fingerprint.to_bytes(): what decides a near duplicate
+    probe_hashes: tuple = ()  # phashes of this picture cropped and padded by CROP_PROBE: extra candidate queries
     thumbnails: list[Thumbnail] = field(default_factory=list)
 
 
@@ -86,11 +91,13 @@ def process_image(fp, *, thumbnail_sizes=(256, 640)):
                 width, height = height, width
         # One 32x32 grey for both hashes and the detail score: imagehash.phash resizes to exactly this (a
         # no-op here) and it spares three full resizes of the shared image (~30 ms for a 12 MP JPEG, measured).
-        grey = _visible_grey(shared).resize(
-            (HASH_SIDE, HASH_SIDE), Image.Resampling.LANCZOS, reducing_gap=HASH_REDUCING_GAP
-        )
+        visible = _visible_grey(shared)
+        grey = visible.resize((HASH_SIDE, HASH_SIDE), Image.Resampling.LANCZOS, reducing_gap=HASH_REDUCING_GAP)
+        probes = _crop_probe_hashes(visible)
         thumbnails, smallest = _thumbnails(shared, thumbnail_sizes)
         colours = _visible_colours(smallest)  # 16 cells: the smallest thumbnail has every colour they need
+        on_white = _on_white(smallest)
+        print_fingerprint = fingerprint.fingerprint(on_white.convert("L"), on_white).to_bytes()
     except Image.DecompressionBombError as exc:
         raise bomb_rejected(exc, 2 * Image.MAX_IMAGE_PIXELS) from exc
     except (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error) as exc:
@@ -104,8 +111,25 @@ def process_image(fp, *, thumbnail_sizes=(256, 640)):
         dhash=_hash_to_int(imagehash.dhash(grey)),
         detail=float(np.asarray(grey).std()),
         colours=colours,
+        fingerprint=print_fingerprint,
+        probe_hashes=probes,
         thumbnails=thumbnails,
     )
+
+
+def _crop_probe_hashes(visible):
+    """phashes of the picture as a copy cropped by CROP_PROBE a side would be, and as its original would be if this
+    is such a crop (edges extended): the candidate search probes with them too, since a crop moves phash 10-20
+    bits on textured pictures."""
+    cropped_side = 1 - 2 * CROP_PROBE
+    width, height = visible.size
+    box = (width * CROP_PROBE, height * CROP_PROBE, width * (1 - CROP_PROBE), height * (1 - CROP_PROBE))
+    cropped = visible.resize((HASH_SIDE, HASH_SIDE), Image.Resampling.LANCZOS, box=box, reducing_gap=HASH_REDUCING_GAP)
+    small = np.asarray(visible.resize((PROBE_SIDE, PROBE_SIDE), Image.Resampling.BOX, reducing_gap=2.0))
+    margin = round(PROBE_SIDE * CROP_PROBE / cropped_side)
+    padded = Image.fromarray(np.pad(small, margin, mode="edge"))
+    padded = padded.resize((HASH_SIDE, HASH_SIDE), Image.Resampling.LANCZOS)
+    return tuple(_hash_to_int(imagehash.phash(image)) for image in (cropped, padded))
 
 
 def _shared_reduced(im, side):
@@ -210,6 +234,14 @@ def _visible_colours(image):
         on_white = Image.new("RGBA", small.size, (WHITE, WHITE, WHITE, 255))
         small = Image.alpha_composite(on_white, small.convert("RGBA"))
     return small.convert("RGB").tobytes()
+
+
+def _on_white(image):
+    """``image`` in RGB as a person sees it: transparency composited onto white."""
+    if image.mode not in ("RGBA", "LA"):
+        return image.convert("RGB")
+    on_white = Image.new("RGBA", image.size, (WHITE, WHITE, WHITE, 255))
+    return Image.alpha_composite(on_white, image.convert("RGBA")).convert("RGB")
 
 
 def _thumbnails(shared, sizes):

@@ -4,8 +4,8 @@ import re
 
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpResponseNotModified
-from django.views.decorators.http import require_GET
 
+from core.api import api_view
 from mockups.models import (
     MOCKUP_PREVIEW_SIDE,
     TEMPLATE_PREVIEW_SIDE,
@@ -34,21 +34,21 @@ def immutable_file(request, key, *, etag, content_type):
     return response
 
 
-@require_GET
+@api_view("GET", login_required=False)  # under /api/: its 404 and 405 are JSON too
 def mockup_image(request, digest):
     if not HEX64_RE.match(digest):
         raise Http404("No such image.")
     return immutable_file(request, mockup_key(digest), etag=digest, content_type="image/webp")
 
 
-@require_GET
+@api_view("GET", login_required=False)
 def mockup_preview(request, digest, size):
     if not HEX64_RE.match(digest) or size != MOCKUP_PREVIEW_SIDE:
         raise Http404("No such image.")
     return immutable_file(request, mockup_preview_key(digest), etag=f"{digest}-{size}", content_type="image/webp")
 
 
-@require_GET
+@api_view("GET", login_required=False)
 def template_photo(request, sha256, extension):
     if not HEX64_RE.match(sha256) or extension not in CONTENT_TYPES:
         raise Http404("No such photo.")
@@ -56,7 +56,7 @@ def template_photo(request, sha256, extension):
                           content_type=CONTENT_TYPES[extension])
 
 
-@require_GET
+@api_view("GET", login_required=False)
 def template_preview(request, sha256, size):
     if not HEX64_RE.match(sha256) or size != TEMPLATE_PREVIEW_SIDE:
         raise Http404("No such photo.")

@@ -5,15 +5,22 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.views.main import SEARCH_VAR
 from django.db.models import F, OrderBy, Value
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django_countries import countries
 
 from core.pagination import EstimatedCountPaginator, sorting_beats_walking
 from designs.models import thumbnail_url
 from designs.templatetags.design_tags import design_thumbnail
-from orders import emails, services
-from orders.models import Order, OrderEvent, OrderItem, OutgoingMail, Product
+from orders import emails, transitions
+from orders.models import Address, Carrier, Order, OrderEvent, OrderItem, OutgoingMail, Payment, Product
+from orders.order_admin_views import OrderWorkflowAdminMixin
 from orders.production_admin import ProductionAdminMixin
+
+LIST_COLUMNS = ("id", "number", "customer_id", "email", "name", "status", "payment_status", "item_count", "total",
+                "created_at", "updated_at")
+PRINT_DPI = 300  # print files are judged at 300 dpi: 4500 px make a 15-inch print
 
 
 @admin.register(Product)
@@ -26,7 +33,7 @@ class ProductAdmin(admin.ModelAdmin):
 class OrderItemInline(admin.TabularInline):
     model = OrderItem
     extra = 0
-    fields = ("preview", "product", "design", "size", "color", "quantity", "unit_price")
+    fields = ("preview", "product", "design", "print_size", "size", "color", "quantity", "unit_price")
     readonly_fields = fields
     can_delete = False
 
@@ -40,13 +47,35 @@ class OrderItemInline(admin.TabularInline):
     def preview(self, item):
         return design_thumbnail(item.design, 256, "mini")
 
+    @admin.display(description="Print size")
+    def print_size(self, item):
+        width, height = item.design.width or 0, item.design.height or 0
+        return f"{width} × {height} px ({width / PRINT_DPI:.1f} × {height / PRINT_DPI:.1f} in at {PRINT_DPI} dpi)"
+
+
+class PaymentInline(admin.TabularInline):
+    model = Payment
+    extra = 0
+    fields = ("received_on", "amount", "method", "note", "recorded_by", "created_at")
+    readonly_fields = fields
+    can_delete = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("recorded_by")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
 
 class OrderEventInline(admin.TabularInline):
     model = OrderEvent
     extra = 0
-    fields = ("created_at", "kind", "message")
+    fields = ("created_at", "kind", "message", "actor")
     readonly_fields = fields
     can_delete = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -80,19 +109,24 @@ def _orders(count):
 
 def _status_action(status):
     def action(modeladmin, request, queryset):
-        changed, refused = services.order_bulk_change_status(
-            order_ids=list(queryset.values_list("pk", flat=True)), status=status
+        changed, refused = transitions.order_bulk_transition(
+            order_ids=list(queryset.values_list("pk", flat=True)), to=status, by=request.user
         )
         modeladmin.message_user(request, f"{_orders(changed)} marked {status.label.lower()}.", messages.SUCCESS)
         if refused:
             modeladmin.message_user(
-                request, f"{_orders(refused)} could not become {status.label.lower()} from their status.",
-                messages.WARNING,
+                request, f"{_orders(refused)} could not become {status.label.lower()} now (open an order to see "
+                         f"why).", messages.WARNING,
             )
 
     action.__name__ = f"mark_{status.value}"
     action.short_description = f"Mark selected orders {status.label.lower()}"
     return action
+
+
+# Shipping needs a carrier and tracking number each, and changes need the customer's comment: one order at a time.
+BULK_STATUSES = [status for status in Order.Status
+                 if status not in (Order.Status.RECEIVED, Order.Status.SHIPPED, Order.Status.REVISING)]
 
 
 class PlainActionCheckbox:
@@ -107,9 +141,10 @@ class PlainActionCheckbox:
 
 
 @admin.register(Order)
-class OrderAdmin(ProductionAdminMixin, PlainActionCheckbox, admin.ModelAdmin):
-    list_display = ("display_number", "preview", "name", "email", "status", "item_count", "total", "created_at")
-    list_filter = ("status", ("created_at", admin.DateFieldListFilter))
+class OrderAdmin(ProductionAdminMixin, OrderWorkflowAdminMixin, PlainActionCheckbox, admin.ModelAdmin):
+    list_display = ("display_number", "preview", "name", "email", "status", "payment_status", "item_count", "total",
+                    "created_at")
+    list_filter = ("status", "payment_status", ("created_at", admin.DateFieldListFilter))
     search_fields = ("email",)  # shows the search box; get_search_results decides how each term is searched
     search_help_text = "An order number (TL-000123 or 123) or the start of an email address."
     list_per_page = 50
@@ -117,13 +152,21 @@ class OrderAdmin(ProductionAdminMixin, PlainActionCheckbox, admin.ModelAdmin):
     show_full_result_count = False
     list_select_related = False  # no related object is shown: name and email are the order's own columns
     raw_id_fields = ("customer",)
-    readonly_fields = ("number", "item_count", "total", "created_at", "updated_at", "status")
-    inlines = [OrderItemInline, OrderEventInline, OutgoingMailInline]
-    actions = [_status_action(status) for status in Order.Status if status != Order.Status.RECEIVED]
+    # State changes go through the workflow buttons above the form (transitions.py), never through Save.
+    readonly_fields = ("number", "item_count", "total", "created_at", "updated_at", "status", "payment_status",
+                       "payment_method", "release_unpaid", "ship_to", "note", "proof_sent_at",
+                       "proof_decided_at", "proof_decided_by", "proof_comment", "carrier", "tracking_number")
+    exclude = ("shipping_address",)  # shown as `ship_to`; set by the customer (checkout or order page)
+    inlines = [OrderItemInline, PaymentInline, OrderEventInline, OutgoingMailInline]
+    actions = [_status_action(status) for status in BULK_STATUSES]
     ordering = ("-created_at",)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).with_first_design()
+        queryset = super().get_queryset(request).with_first_design()
+        if getattr(request.resolver_match, "url_name", "") == "orders_order_changelist":
+            # What the list shows, all carried by the e-mail search's covering index (migrations 0005, 0009).
+            queryset = queryset.only(*LIST_COLUMNS)
+        return queryset
 
     def get_search_results(self, request, queryset, search_term):
         """Numbers by the unique index, emails by prefix (an index range on PostgreSQL); never a scan."""
@@ -153,6 +196,16 @@ class OrderAdmin(ProductionAdminMixin, PlainActionCheckbox, admin.ModelAdmin):
             return [OrderBy(F("created_at") + Value(timedelta(0)), descending=True), "-pk"]
         return super().get_ordering(request)
 
+    @admin.display(description="Shipping address")
+    def ship_to(self, order):
+        address = order.shipping_address
+        if not address:
+            return "None yet: production waits for it."
+        lines = [address.get(key, "") for key in ("name", "line1", "line2")]
+        lines += [f"{address.get('postal_code', '')} {address.get('city', '')}".strip(), address.get("region", ""),
+                  countries.name(address.get("country", "")), address.get("phone", "")]
+        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines if line))
+
     @admin.display(description="Order", ordering="number")
     def display_number(self, order):
         return order.display_number
@@ -164,6 +217,22 @@ class OrderAdmin(ProductionAdminMixin, PlainActionCheckbox, admin.ModelAdmin):
             return ""
         return format_html('<img class="mini" src="{}" width="56" height="56" loading="lazy" decoding="async" alt="">',
                            thumbnail_url(order.first_design_thumb_sha))
+
+
+@admin.register(Carrier)
+class CarrierAdmin(admin.ModelAdmin):
+    list_display = ("name", "code", "tracking_url_template", "active")
+    show_full_result_count = False
+
+
+@admin.register(Address)
+class AddressAdmin(admin.ModelAdmin):
+    list_display = ("name", "line1", "postal_code", "city", "country", "customer", "used_at")
+    search_fields = ("name", "postal_code")
+    raw_id_fields = ("customer",)
+    list_select_related = ("customer",)
+    list_per_page = 50
+    show_full_result_count = False
 
 
 @admin.register(OutgoingMail)

@@ -9,6 +9,7 @@ from designs.models import thumbnail_url
 from orders import services
 from orders import stats as order_stats
 from orders.models import Order, Product
+from orders.payments import provider_for
 
 
 @api_view("GET", login_required=False)
@@ -46,7 +47,9 @@ def order_create(request):
     body = json_body(request)
     email = services.order_contact_email(user=request.user, requested=body.get("email"))
     _check_order_rate(ratelimit.ORDER_MAILS, ratelimit.mail_identity(email), "to this e-mail address")
-    order = services.order_create(email=email, name=body.get("name"), items=body.get("items"), user=request.user)
+    order = services.order_create(email=email, name=body.get("name"), items=body.get("items"), user=request.user,
+                                  shipping_address=body.get("shipping_address"), note=body.get("note") or "",
+                                  save_address=body.get("save_address") is True)
     return JsonResponse(
         {"id": str(order.pk), "number": order.display_number, "status": order.status,
          "url": order.get_absolute_url()},
@@ -63,6 +66,11 @@ def order_document(order):
         "name": order.name,
         "total": str(order.total),
         "created_at": order.created_at.isoformat(),
+        "payment_status": order.payment_status,
+        "payment": provider_for(order).instructions(order),
+        "shipping_address": order.shipping_address,
+        "note": order.note,
+        "tracking_url": order.tracking_url,
         "items": [
             {"product": str(item.product_id), "product_name": item.product.name, "design": str(item.design_id),
              "thumbnail_url": thumbnail_url(item.design.sha256) if item.design.has_thumbnail else None,

@@ -21,18 +21,26 @@ BACKOFF_CAP_S = 3600
 
 SUBJECTS = {
     "confirmation": "We received your order {number}",
+    "paid": "Payment received for your order {number}",
+    "proof": "Your proof for order {number} is ready to approve",
+    "in_production": "Your order {number} is in production",
     "shipped": "Your order {number} is on its way",
+    "delivered": "Your order {number} was delivered",
     "cancelled": "Your order {number} was cancelled",
+    "refunded": "Your order {number} was refunded",
 }
 
 
 def mail_queue(*, order, kind, now=None):
     """Write the mail for `order` in the caller's transaction; it is sent only if that transaction commits."""
+    from orders.payments import provider_for  # payments queues mail: imported here to avoid the cycle
+
     now = now or timezone.now()
     context = {
         "order": order,
         "items": list(order.items.select_related("product", "design").order_by("id")),
-        "order_url": f"{settings.SITE_URL}/orders/{order.pk}/",
+        "order_url": f"{settings.SITE_URL}{order.get_absolute_url()}",
+        "payment": provider_for(order).instructions(order),
     }
     mail = OutgoingMail.objects.create(
         order=order, kind=kind, to=order.email,

@@ -1,6 +1,7 @@
-"""Products, orders with their items and timeline, and the outgoing-mail outbox."""
+"""Products, orders with their items, payments and timeline, saved addresses, carriers, and the mail outbox."""
 
 import uuid
+from urllib.parse import quote
 
 from django.conf import settings
 from django.db import models
@@ -8,6 +9,7 @@ from django.db.models import OuterRef, Subquery
 from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
+from django_countries.fields import CountryField
 
 from core.access import staff_may
 
@@ -47,20 +49,23 @@ class OrderQuerySet(models.QuerySet):
         """The customer's orders, newest first, with only what the list shows."""
         return (
             self.filter(customer=user)
-            .only("id", "number", "status", "total", "item_count", "created_at", "customer_id")
+            .only("id", "number", "status", "payment_status", "total", "item_count", "created_at", "customer_id")
             .order_by("-created_at", "-id")
         )
 
     def for_detail(self):
-        """An order with its items, their products and designs, and its timeline: a fixed number of queries."""
+        """An order with its items, their products and designs, its payments, carrier and timeline: a fixed number
+        of queries."""
         # Only what the order page and its API document show: a design row has ~30 columns.
         items = OrderItem.objects.select_related("product", "design").only(
-            "order", "product__name", "design__title", "design__sha256", "design__has_thumbnail",
-            "design__thumb_width", "design__thumb_height", "size", "color", "quantity", "unit_price",
+            "order", "product__name", "product__garment", "design__title", "design__sha256",
+            "design__has_thumbnail", "design__thumb_width", "design__thumb_height", "design__width",
+            "design__height", "size", "color", "quantity", "unit_price",
         ).order_by("id")
-        return self.prefetch_related(
+        return self.select_related("carrier", "proof_decided_by").prefetch_related(
             models.Prefetch("items", queryset=items),
             models.Prefetch("events", queryset=OrderEvent.objects.order_by("created_at", "id")),
+            models.Prefetch("payments", queryset=Payment.objects.order_by("received_on", "created_at")),
         )
 
     def with_first_design(self):
@@ -77,9 +82,16 @@ class Order(models.Model):
         PROOFING = "proofing"
         APPROVED = "approved"
         IN_PRODUCTION = "in_production", "In production"
+        REVISING = "revising", "Changes requested"
         SHIPPED = "shipped"
-        COMPLETED = "completed"
+        DELIVERED = "delivered"
         CANCELLED = "cancelled"
+        REFUNDED = "refunded"
+
+    class PaymentStatus(models.TextChoices):
+        UNPAID = "unpaid"
+        PAID = "paid"
+        REFUNDED = "refunded"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     number = models.PositiveBigIntegerField(unique=True)
@@ -89,6 +101,21 @@ class Order(models.Model):
     email = models.EmailField()
     name = models.CharField(max_length=120)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
+    payment_status = models.CharField(max_length=10, choices=PaymentStatus.choices, default=PaymentStatus.UNPAID)
+    payment_method = models.CharField(max_length=20, default="bank_transfer")
+    # A snapshot of the address as ordered (DESIGN.md's shape); None until the customer gives one.
+    shipping_address = models.JSONField(null=True, blank=True)
+    note = models.TextField("note to the shop", blank=True, max_length=2000)
+    release_unpaid = models.BooleanField(default=False, help_text="Trusted customer: production may start unpaid.")
+    proof_sent_at = models.DateTimeField(null=True, blank=True)
+    proof_decided_at = models.DateTimeField(null=True, blank=True)
+    # No index on these references: nothing filters by them, and building one locks a million-row table.
+    proof_decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                         related_name="+", db_index=False)
+    proof_comment = models.TextField(blank=True, max_length=2000)
+    carrier = models.ForeignKey("Carrier", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                db_index=False)
+    tracking_number = models.CharField(max_length=60, blank=True)
     item_count = models.PositiveIntegerField(default=0)  # kept by the service: a COUNT per row is what made admins slow
     total = models.DecimalField(max_digits=10, decimal_places=2, default=0)
     created_at = models.DateTimeField(default=timezone.now)
@@ -102,6 +129,7 @@ class Order(models.Model):
             # an index without it makes PostgreSQL sort the whole table (200+ ms at 10^5 orders, measured).
             models.Index(fields=["-created_at", "-id"], name="order_created_id"),
             models.Index(fields=["status", "-created_at", "-id"], name="order_status_created_id"),
+            models.Index(fields=["payment_status", "-created_at", "-id"], name="order_payment_created_id"),
             models.Index(fields=["customer", "-created_at", "-id"], name="order_customer_created_id"),
             models.Index(Upper("email"), name="order_email_upper"),
         ]
@@ -115,6 +143,90 @@ class Order(models.Model):
     @property
     def display_number(self):
         return f"TL-{self.number:06d}"
+
+    @property
+    def tracking_url(self):
+        """The carrier's tracking page for this parcel, once it has a carrier and a tracking number."""
+        if self.carrier_id is None or not self.tracking_number:
+            return None
+        return self.carrier.tracking_url(self.tracking_number)
+
+
+class Carrier(models.Model):
+    """A shipping company and the address of its tracking page (`{number}` stands for the tracking number)."""
+
+    code = models.SlugField(max_length=20, unique=True)
+    name = models.CharField(max_length=60)
+    tracking_url_template = models.CharField(max_length=300, help_text="e.g. https://example.com/track?n={number}")
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def tracking_url(self, number):
+        return self.tracking_url_template.replace("{number}", quote(number, safe=""))
+
+
+class Payment(models.Model):
+    """Money received for an order, recorded by staff (bank transfer) or, later, a card provider."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="payments")
+    method = models.CharField(max_length=20, default="bank_transfer")
+    amount = models.DecimalField(max_digits=10, decimal_places=2)
+    received_on = models.DateField()
+    note = models.CharField(max_length=300, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    # From the form that recorded it: a double submit finds the first payment instead of recording a second.
+    request_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["order", "received_on"], name="payment_order")]
+
+    def __str__(self):
+        return f"{self.amount} on {self.received_on}"
+
+
+class AddressQuerySet(models.QuerySet):
+    def for_customer(self, user):
+        """A customer's saved addresses, the most recently used first."""
+        return self.filter(customer=user).order_by("-used_at", "-id")
+
+
+class Address(models.Model):
+    """A shipping address a customer saved at checkout, offered again on the next order."""
+
+    customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="addresses")
+    name = models.CharField(max_length=120)
+    line1 = models.CharField("street and number", max_length=200)
+    line2 = models.CharField("address line 2", max_length=200, blank=True)
+    city = models.CharField(max_length=100)
+    postal_code = models.CharField(max_length=20)
+    region = models.CharField("state or region", max_length=100, blank=True)
+    country = CountryField()
+    phone = models.CharField(max_length=30, blank=True)
+    used_at = models.DateTimeField(default=timezone.now)
+
+    objects = AddressQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["customer", "-used_at"], name="address_customer_used")]
+        verbose_name_plural = "addresses"
+
+    def __str__(self):
+        return f"{self.name}, {self.line1}, {self.postal_code} {self.city}, {self.country.code}"
+
+    def as_dict(self):
+        """The address in DESIGN.md's `shipping_address` shape."""
+        return {field: (self.country.code if field == "country" else getattr(self, field)) for field in ADDRESS_FIELDS}
+
+
+ADDRESS_FIELDS = ("name", "line1", "line2", "city", "postal_code", "region", "country", "phone")
 
 
 
@@ -160,8 +272,8 @@ class OrderItem(models.Model):
         indexes = [models.Index(fields=["order", "id"], name="orderitem_order")]
 
     def __str__(self):
-        # Ids only: a str() that loads the product or design would cost a query per row in admin inlines.
-        return f"{self.quantity} x product {self.product_id}, {self.size}, {self.color}"
+        # Own columns only: a str() that loads the product or design would cost a query per row in admin inlines.
+        return f"{self.quantity} × {self.size}, {self.color}"
 
     @property
     def line_total(self):
@@ -173,10 +285,14 @@ class OrderEvent(models.Model):
         CREATED = "created"
         STATUS = "status"
         MAIL = "mail"
+        PAYMENT = "payment"
+        NOTE = "note"
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=12, choices=Kind.choices)
     message = models.CharField(max_length=300)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+", db_index=False)  # who did it; the timeline is read by order
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

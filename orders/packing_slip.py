@@ -8,6 +8,7 @@ from xml.sax.saxutils import escape
 
 import reportlab
 from django.core.files.storage import default_storage
+from django_countries import countries
 from PIL import Image as PILImage
 from reportlab.graphics.barcode.qr import QrCodeWidget
 from reportlab.graphics.shapes import Drawing
@@ -48,8 +49,16 @@ def slip_fonts():
 
 
 def slip_address_lines(order):
-    """The address block. Until orders carry a shipping address: the order's name and contact e-mail."""
-    return [order.name, order.email]
+    """The address block: the shipping address as ordered, then the contact e-mail; the order's name alone while the
+    order has no address yet."""
+    address = order.shipping_address or {}
+    if not address:
+        return [order.name, order.email]
+    town = " ".join(part for part in (address.get("postal_code"), address.get("city")) if part)
+    country = countries.name(address.get("country") or "") or address.get("country")
+    lines = [address.get("name"), address.get("line1"), address.get("line2"), town, address.get("region"), country,
+             address.get("phone"), order.email]
+    return [line for line in lines if line]
 
 
 def slip_items(order_id):

@@ -53,7 +53,8 @@ class ProductionAdminMixin:
     def _order_or_404(self, request, object_id):
         if not self.has_view_permission(request):
             raise PermissionDenied
-        return get_object_or_404(Order.objects.only("id", "number", "name", "email", "created_at"), pk=object_id)
+        fields = ("id", "number", "name", "email", "shipping_address", "created_at")
+        return get_object_or_404(Order.objects.only(*fields), pk=object_id)
 
     def print_files_view(self, request, object_id):
         order = self._order_or_404(request, object_id)

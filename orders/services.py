@@ -1,4 +1,4 @@
-"""Every write to orders goes through here: creation, status changes, and the mail that goes with them."""
+"""Order creation and its confirmation mail. Status changes are in transitions.py, payments in payments.py."""
 
 import uuid
 from dataclasses import dataclass
@@ -11,31 +11,18 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from core.api import ApiError
+from core.text import text_problem
 from designs.models import Design
+from orders.addresses import address_clean, address_save
 from orders.emails import mail_queue
+from orders.errors import OrderError
 from orders.models import Order, OrderEvent, OrderItem, OrderNumber, Product
 from orders.stats import stats_record
 
 MAX_ITEMS = 50  # lines per order
 MAX_QUANTITY = 5000  # garments per line: more is a phone call, not a web order
 
-Status = Order.Status
-# The one place that says which status may follow which.
-TRANSITIONS = {
-    Status.RECEIVED: {Status.PROOFING, Status.APPROVED, Status.CANCELLED},
-    Status.PROOFING: {Status.APPROVED, Status.CANCELLED},
-    Status.APPROVED: {Status.IN_PRODUCTION, Status.CANCELLED},
-    Status.IN_PRODUCTION: {Status.SHIPPED, Status.CANCELLED},
-    Status.SHIPPED: {Status.COMPLETED},
-    Status.COMPLETED: set(),
-    Status.CANCELLED: set(),
-}
-MAIL_ON_STATUS = {Status.SHIPPED: "shipped", Status.CANCELLED: "cancelled"}
-
-
-class OrderError(ApiError):
-    """An expected failure in the orders domain, with text a customer can act on."""
+__all__ = ["OrderError", "order_contact_email", "order_create"]
 
 
 @dataclass
@@ -76,24 +63,38 @@ def order_contact_email(*, user, requested=None):
     return account
 
 
-def order_create(*, email, name, items, user=None, now=None):
+def order_create(*, email, name, items, user=None, shipping_address=None, note="", save_address=False, now=None):
     """Create an order with its items, its first event and its confirmation mail, in one transaction.
 
-    `items` are dicts with product, design, size, color and quantity (ids as strings). Raises OrderError with a
-    per-line explanation when anything is off; nothing is written then.
+    `items` are dicts with product, design, size, color and quantity (ids as strings). `shipping_address` is a dict
+    of DESIGN.md's fields or None (the order then waits for one before production); `save_address` keeps it for
+    the customer's next order. Raises OrderError with a per-line explanation when anything is off; nothing is
+    written then.
     """
     now = now or timezone.now()
     errors = {}
+    address = None
+    if shipping_address is not None:
+        try:
+            address = address_clean(shipping_address, error=OrderError)
+        except OrderError as problem:
+            errors.update(problem.details)
+    if not isinstance(note, str) or len(note) > Order._meta.get_field("note").max_length:
+        errors["note"] = "The note must be text of at most 2000 characters."
     # JSON may hold any type here: anything but a string is simply not a valid value.
     email = email.strip() if isinstance(email, str) else ""
     name = name.strip() if isinstance(name, str) else ""
+    if text_problem(email):
+        email = ""  # refused below as not an address
     try:
         validate_email(email)
         if len(email) > Order._meta.get_field("email").max_length:  # the validator allows 320 characters
             raise ValidationError("too long")
     except ValidationError:
         errors["email"] = "Enter a valid email address."
-    if not name:
+    if text_problem(name):
+        errors["name"] = f"The name {text_problem(name)}."
+    elif not name:
         errors["name"] = "Enter the name for the order."
     elif len(name) > 120:
         errors["name"] = "The name is longer than 120 characters."
@@ -147,13 +148,15 @@ def order_create(*, email, name, items, user=None, now=None):
     with transaction.atomic():
         order = Order.objects.create(
             number=_next_order_number(), customer=user, email=email, name=name, total=total,
-            item_count=len(rows), created_at=now, updated_at=now,
+            item_count=len(rows), shipping_address=address, note=note.strip(), created_at=now, updated_at=now,
         )
         for row in rows:
             row.order = order
         OrderItem.objects.bulk_create(rows)
         OrderEvent.objects.create(order=order, kind=OrderEvent.Kind.CREATED, message="Order received", created_at=now)
         stats_record(day=_utc_day(order.created_at), status=order.status, orders=1, revenue=order.total)
+        if address and save_address and user is not None:
+            address_save(customer=user, address=address, now=now)
         mail_queue(order=order, kind="confirmation", now=now)
     return order
 
@@ -179,46 +182,3 @@ def _next_order_number():
     counter, _ = OrderNumber.objects.select_for_update().get_or_create(pk=1)
     OrderNumber.objects.filter(pk=1).update(last=F("last") + 1)
     return counter.last + 1
-
-
-def order_change_status(*, order_id, status, now=None):
-    """Move an order to `status` if the workflow allows it; writes the event and any mail in the same transaction."""
-    now = now or timezone.now()
-    try:
-        status = Status(status)
-    except ValueError:
-        raise OrderError(f"{status!r} is not a status; use one of {', '.join(Status.values)}.") from None
-    with transaction.atomic():
-        try:
-            order = Order.objects.select_for_update().get(pk=order_id)
-        except Order.DoesNotExist:
-            raise OrderError("This order does not exist.", status=404) from None
-        if status not in TRANSITIONS[Status(order.status)]:
-            raise OrderError(
-                f"An order that is {order.get_status_display().lower()} cannot become {status.label.lower()}."
-            )
-        previous, previous_status = order.get_status_display(), order.status
-        day = _utc_day(order.created_at)
-        stats_record(day=day, status=previous_status, orders=-1, revenue=-order.total)
-        stats_record(day=day, status=status, orders=1, revenue=order.total)
-        order.status = status
-        order.updated_at = now
-        order.save(update_fields=["status", "updated_at"])
-        OrderEvent.objects.create(
-            order=order, kind=OrderEvent.Kind.STATUS, message=f"{previous} → {status.label}", created_at=now
-        )
-        if status in MAIL_ON_STATUS:
-            mail_queue(order=order, kind=MAIL_ON_STATUS[status], now=now)
-    return order
-
-
-def order_bulk_change_status(*, order_ids, status, now=None):
-    """Change many orders through the same path as one; returns (changed, refused) counts."""
-    changed = refused = 0
-    for order_id in order_ids:
-        try:
-            order_change_status(order_id=order_id, status=status, now=now)
-            changed += 1
-        except OrderError:
-            refused += 1
-    return changed, refused

@@ -65,7 +65,7 @@ def dashboard(*, now=None):
 def compute_dashboard(*, now=None):
     now = now or timezone.now()
     today = now.date()
-    cancelled = Order.Status.CANCELLED
+    no_revenue = Q(status__in=[Order.Status.CANCELLED, Order.Status.REFUNDED])  # money not kept
     with reporting_reads():
         # One conditional aggregation over the daily counters: every number on the dashboard in a single query.
         totals = DailyOrderStats.objects.aggregate(
@@ -73,8 +73,8 @@ def compute_dashboard(*, now=None):
             today=Sum("orders", filter=Q(day=today)),
             last_7_days=Sum("orders", filter=Q(day__gt=today - timedelta(days=7))),
             last_30_days=Sum("orders", filter=Q(day__gt=today - timedelta(days=30))),
-            revenue_total=Sum("revenue", filter=~Q(status=cancelled)),
-            revenue_30_days=Sum("revenue", filter=~Q(status=cancelled) & Q(day__gt=today - timedelta(days=30))),
+            revenue_total=Sum("revenue", filter=~no_revenue),
+            revenue_30_days=Sum("revenue", filter=~no_revenue & Q(day__gt=today - timedelta(days=30))),
             **{f"status_{status.value}": Sum("orders", filter=Q(status=status)) for status in Order.Status},
         )
         per_day = dict(

@@ -8,6 +8,8 @@ urlpatterns = [
     path("", views.order_list, name="list"),
     path("new/", views.order_new, name="new"),
     path("<uuid:order_id>/", views.order_detail, name="detail"),
+    path("<uuid:order_id>/proof/", views.order_proof_decide, name="proof_decide"),
+    path("<uuid:order_id>/address/", views.order_address, name="address"),
 ]
 
 api_urlpatterns = [

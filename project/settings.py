@@ -46,6 +46,7 @@ DEBUG = env_bool("DEBUG", False)
 HTTPS = env_bool("HTTPS", default=bool(SECRET_KEY_FROM_ENV) and not DEBUG)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+CSRF_FAILURE_VIEW = "core.api.csrf_failure"  # JSON under /api/, Django's page elsewhere
 DATABASE_URL = env_str("DATABASE_URL")
 DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL")
 DB_POOL_MAX = env_int("DB_POOL_MAX", 8)
@@ -59,6 +60,10 @@ STORAGE_URL = env_str("STORAGE_URL")
 EMAIL_URL = env_str("EMAIL_URL")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Threadline <orders@threadline.localhost>")
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Printed with every order's payment reference (orders/payments.py).
+BANK_ACCOUNT_HOLDER = env_str("BANK_ACCOUNT_HOLDER", "Threadline Ltd")
+BANK_IBAN = env_str("BANK_IBAN", "GB33 BUKB 2020 1555 5555 55")
+BANK_BIC = env_str("BANK_BIC", "BUKBGB22")
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 SLOW_REQUEST_MS = env_int("SLOW_REQUEST_MS", 500)
 # /metrics for `Authorization: Bearer <METRICS_TOKEN>` (empty: staff sessions only). prometheus_client reads

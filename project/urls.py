@@ -10,6 +10,12 @@ from mockups import urls as mockup_urls
 from ops import health, metrics
 from orders import urls as order_urls
 
+# JSON under /api/, Django's own pages elsewhere.
+handler400 = "core.api.bad_request"
+handler403 = "core.api.permission_denied"
+handler404 = "core.api.page_not_found"
+handler500 = "core.api.server_error"
+
 urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
     path("favicon.ico", core_views.favicon),
@@ -18,6 +24,8 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("designs/", include("designs.urls")),
     path("orders/", include("orders.urls")),
+    path("api/openapi.json", core_views.openapi_json, name="openapi"),
+    path("api/docs/", core_views.api_docs, name="api_docs"),
     path("api/", include((design_urls.api_urlpatterns, "designs_api"))),
     path("api/", include((order_urls.api_urlpatterns, "orders_api"))),
     path("api/", include((mockup_urls.api_urlpatterns, "mockups_api"))),

@@ -229,3 +229,21 @@ def tasks_inline(monkeypatch):
     from django_q.conf import Conf
 
     monkeypatch.setattr(Conf, "SYNC", True)
+
+
+@pytest.fixture(autouse=True)
+def _api_answers_match_the_openapi_description(monkeypatch):
+    """Every /api/ answer the suite's test clients see is checked against core.openapi, so it cannot drift."""
+    from django.test.client import Client
+
+    from tests.support.openapi import assert_documented
+
+    request = Client.request
+
+    def checked(self, **environ):
+        response = request(self, **environ)
+        if response.request["PATH_INFO"].startswith("/api/"):
+            assert_documented(response.request["REQUEST_METHOD"], response.request["PATH_INFO"], response)
+        return response
+
+    monkeypatch.setattr(Client, "request", checked)

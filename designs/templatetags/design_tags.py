@@ -1,9 +1,27 @@
 from django import template
 from django.utils.html import format_html
 
+from designs import wording
 from designs.models import thumbnail_url
 
 register = template.Library()
+
+
+@register.filter
+def likeness(distance):
+    """A look-alike's phash distance in words."""
+    return wording.likeness(distance)
+
+
+@register.simple_tag
+def duplicate_summary(design):
+    """'A cropped copy of “Logo”' for a design flagged as a duplicate (``duplicate_of`` loaded)."""
+    return wording.duplicate_summary(design.duplicate_reason, design.duplicate_of.title)
+
+
+@register.simple_tag
+def resolution_note(design):
+    return wording.resolution_note(design, design.duplicate_of)
 
 
 @register.simple_tag

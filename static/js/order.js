@@ -1,4 +1,5 @@
-// Order form: items with live totals, designs from the library or uploaded on the spot, JSON submit with clear errors.
+// Order form: items with live totals, designs from the library or uploaded on the spot, a shipping address (saved ones
+// offered), a review step, then a JSON submit with clear errors. Prices shown are the server's; it computes the total.
 (function () {
   "use strict";
   const form = document.getElementById("order-form");
@@ -9,6 +10,9 @@
   const totalEl = document.getElementById("order-total");
   const errorsEl = document.getElementById("order-errors");
   const picker = document.getElementById("design-picker");
+  const addresses = JSON.parse(document.getElementById("addresses-data").textContent);
+  const review = document.getElementById("order-review");
+  const addressInputs = Array.from(form.querySelectorAll("#address-fields [data-field]"));
 
   function el(tag, attrs, text) {
     const node = document.createElement(tag);
@@ -72,7 +76,13 @@
     errorsEl.appendChild(el("p", {}, message));
     if (details && typeof details === "object") {
       Object.entries(details).forEach(([field, value]) => {
-        if (value && typeof value === "object") {
+        if (field === "shipping_address" && value && typeof value === "object") {
+          Object.entries(value).forEach(([name, text]) => {
+            const input = form.querySelector(`[data-field="${name}"]`);
+            const label = input ? form.querySelector(`label[for="${input.id}"]`).textContent : name;
+            errorsEl.appendChild(el("p", {}, label + ": " + text));
+          });
+        } else if (value && typeof value === "object") {
           Object.entries(value).forEach(([index, text]) => errorsEl.appendChild(el("p", {}, "Item " + (parseInt(index, 10) + 1) + ": " + text)));
         } else { errorsEl.appendChild(el("p", {}, field + ": " + value)); }
       });
@@ -105,25 +115,84 @@
       .catch(() => { status.textContent = "Network error: not uploaded."; });
   });
 
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const items = Array.from(tbody.querySelectorAll("tr")).map((tr) => ({
+  function shippingAddress() {
+    const address = {};
+    addressInputs.forEach((input) => { address[input.dataset.field] = input.value.trim(); });
+    return address;
+  }
+  function lines() {
+    return Array.from(tbody.querySelectorAll("tr")).map((tr) => ({
       product: tr.querySelector(".product").value, design: tr.dataset.design,
       size: tr.querySelector(".size").value, color: tr.querySelector(".color").value,
       quantity: parseInt(tr.querySelector(".qty").value, 10),
     }));
+  }
+
+  const saved = document.getElementById("saved-addresses");
+  if (saved) {
+    saved.addEventListener("click", (event) => {
+      const button = event.target.closest("button[data-address]");
+      if (!button) return;
+      const address = addresses[parseInt(button.dataset.address, 10)];
+      addressInputs.forEach((input) => { input.value = address[input.dataset.field] || ""; });
+      review.hidden = true;
+    });
+  }
+  form.addEventListener("input", () => { review.hidden = true; });
+  form.addEventListener("change", () => { review.hidden = true; });
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const items = lines();
     if (!items.length) { showErrors("Add at least one item."); return; }
-    const submit = form.querySelector("button[type=submit]"); submit.disabled = true;
+    const missing = addressInputs.filter((input) => input.required && !input.value.trim())
+      .map((input) => form.querySelector(`label[for="${input.id}"]`).textContent);
+    if (missing.length) { showErrors("Complete the shipping address: " + missing.join(", ") + "."); return; }
+    hideErrors();
+    const reviewLines = document.getElementById("review-lines");
+    reviewLines.innerHTML = "";
+    let total = 0;
+    Array.from(tbody.querySelectorAll("tr")).forEach((tr, index) => {
+      const product = products.find((p) => p.id === items[index].product);
+      const design = picker.querySelector(`input[value="${tr.dataset.design}"]`);
+      const line = cents(product.price) * (items[index].quantity || 0);
+      total += line;
+      const row = document.createElement("tr");
+      [product.name, design ? design.closest("label").textContent.trim() : "", items[index].size, items[index].color]
+        .forEach((text) => row.appendChild(el("td", {}, text)));
+      [String(items[index].quantity), money(cents(product.price)), money(line)]
+        .forEach((text) => row.appendChild(el("td", { class: "num" }, text)));
+      reviewLines.appendChild(row);
+    });
+    document.getElementById("review-total").textContent = money(total);
+    const address = shippingAddress();
+    const country = form.querySelector("#ship-country");
+    document.getElementById("review-address").textContent = [address.name, address.line1, address.line2,
+      (address.postal_code + " " + address.city).trim(), address.region, country.options[country.selectedIndex].text,
+      address.phone].filter(Boolean).join(", ");
+    review.hidden = false;
+    review.scrollIntoView({ block: "nearest" });
+  });
+
+  document.getElementById("edit-order").addEventListener("click", () => { review.hidden = true; });
+
+  document.getElementById("confirm-order").addEventListener("click", () => {
+    const confirm = document.getElementById("confirm-order"); confirm.disabled = true;
     fetch(form.dataset.apiUrl, {
       method: "POST",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
-      body: JSON.stringify({ name: document.getElementById("order-name").value, email: document.getElementById("order-email").value, items }),
+      body: JSON.stringify({
+        name: document.getElementById("order-name").value, email: document.getElementById("order-email").value,
+        items: lines(), shipping_address: shippingAddress(), note: document.getElementById("order-note").value,
+        save_address: document.getElementById("save-address").checked,
+      }),
     })
       .then((r) => r.json().then((data) => ({ status: r.status, data })))
       .then(({ status, data }) => {
         if (status === 201) { window.location = data.url; return; }
-        submit.disabled = false; showErrors(data.error || "The order could not be placed.", data.details);
+        confirm.disabled = false; review.hidden = true;
+        showErrors(data.error || "The order could not be placed.", data.details);
       })
-      .catch(() => { submit.disabled = false; showErrors("Network error: the order was not placed. Try again."); });
+      .catch(() => { confirm.disabled = false; showErrors("Network error: the order was not placed. Try again."); });
   });
 })();

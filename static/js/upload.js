@@ -58,16 +58,43 @@
     handle.thumb.replaceWith(img); handle.thumb = img;
   }
 
+  function getJSON(url) {
+    return fetch(url, { credentials: "same-origin" }).then((r) => (r.ok ? r.json() : Promise.reject(r.status)));
+  }
+
+  // Names the design already in the library, with its thumbnail, and says when the new file is smaller.
+  function nameOriginal(link, item) {
+    Promise.all([getJSON("/api/designs/" + item.duplicate_of), getJSON("/api/designs/" + item.design_id)])
+      .then(([original, copy]) => {
+        let text = (item.distance ? " Looks like “" : " Same picture as “") + original.title + "”, already in your library";
+        if (copy.width * copy.height < original.width * original.height) {
+          text += " (" + copy.width + " x " + copy.height + ", your original is " + original.width + " x " + original.height + ")";
+        }
+        link.textContent = text;
+        if (original.thumbnail_url) {
+          const img = el("img", "mini");
+          img.src = original.thumbnail_url; img.width = 56; img.height = 56; img.loading = "lazy"; img.alt = original.title;
+          link.prepend(img);
+        }
+      })
+      .catch(() => {});  // the plain link stays
+  }
+
   function applyItem(handle, item) {
     rowsByDesign.set(item.design_id, handle);
     handle.bar.hidden = true;
     let text = "";
     if (item.status === "duplicate" && item.duplicate_of) {
-      // Distance 0 is also what a resized or re-encoded copy scores, so it does not mean "the same file".
-      text = item.distance ? "Looks like a design you already have (" + item.distance + " bits apart)" : "Same picture as a design you already have";
-      handle.message.innerHTML = "";
-      const link = el("a", null, text); link.href = "/designs/" + item.duplicate_of + "/";
-      handle.message.appendChild(link);
+      if (handle.duplicateOf !== item.duplicate_of) {
+        handle.duplicateOf = item.duplicate_of;
+        handle.message.innerHTML = "";
+        const link = el("a", "duplicate-link", item.distance ? "Looks like a design you already have" : "Same picture as a design you already have");
+        link.href = "/designs/" + item.duplicate_of + "/";
+        const review = el("a", "review-link", "Not a duplicate?");
+        review.href = "/designs/" + item.design_id + "/#duplicate-of";
+        handle.message.append(link, " · ", review);
+        nameOriginal(link, item);
+      }
       setStatus(handle, "duplicate");
     } else if (item.status === "ready") {
       handle.message.innerHTML = "";

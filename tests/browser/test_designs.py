@@ -56,7 +56,7 @@ def test_upload_batch_is_processed_live_by_real_workers(page, log_in, user, task
     assert re.fullmatch(r"/designs/[0-9a-f-]{36}/", original)
     copy = file_row(page, "lighthouse-copy.png")
     expect(copy.locator(".badge")).to_have_text("Duplicate")
-    expect(copy.get_by_role("link", name="Same picture as a design you already have")).to_have_attribute(
+    expect(copy.get_by_role("link", name="Same picture as “lighthouse”, already in your library")).to_have_attribute(
         "href", original)
     expect_thumbnail_loaded(page, copy)
     refused = file_row(page, "invoice.png")
@@ -69,7 +69,9 @@ def test_upload_batch_is_processed_live_by_real_workers(page, log_in, user, task
     expect(rows).to_have_count(6)
     small = file_row(page, "fox-small.png")
     expect(small.locator(".badge")).to_have_text("Duplicate", timeout=PROCESSING_TIMEOUT_MS)
-    expect(small.locator(".message a")).to_have_attribute("href", fox)
+    expect(small.locator(".message a.duplicate-link")).to_have_attribute("href", fox)
+    expect(small.locator(".message a.duplicate-link")).to_have_text(
+        "Same picture as “fox”, already in your library (400 x 300, your original is 800 x 600)")
     expect(batch_text).to_have_text("5 of 5 processed · 3 ready · 2 duplicates · 0 failed · 1 refused · done")
     screenshot(page, "upload")
 
@@ -79,7 +81,7 @@ def test_upload_batch_is_processed_live_by_real_workers(page, log_in, user, task
                 "fox-small.png": "Duplicate", "invoice.png": "Refused"}
     for name, status in expected.items():
         expect(file_row(page, name).locator(".badge")).to_have_text(status)
-    expect(file_row(page, "fox-small.png").locator(".message a")).to_have_attribute("href", fox)
+    expect(file_row(page, "fox-small.png").locator(".message a.duplicate-link")).to_have_attribute("href", fox)
     expect(file_row(page, "invoice.png").locator(".message")).to_contain_text("HTML page")
     expect_thumbnail_loaded(page, file_row(page, "wave.png"))
     expect(batch_text).to_contain_text("· done")
@@ -109,7 +111,7 @@ def test_gallery_filters_duplicates_and_a_design_shows_similar_ones(page, log_in
     expect(page).to_have_url(re.compile(r"/designs/\?show=duplicates$"))
     expect(tiles).to_have_count(1)
     expect(tiles.locator(".tile-title")).to_have_text("fox small")
-    expect(tiles.locator(".badge")).to_have_text("Duplicate · 0 bits")
+    expect(tiles.locator(".badge")).to_have_text("Duplicate · looks the same")
 
     tiles.get_by_role("link").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("fox small")
@@ -119,10 +121,48 @@ def test_gallery_filters_duplicates_and_a_design_shows_similar_ones(page, log_in
     similar = page.locator(".grid .tile")
     expect(similar).to_have_count(1)
     expect(similar).to_contain_text("fox small")
-    expect(similar).to_contain_text("0 bits apart")
+    expect(similar).to_contain_text("Looks the same")
     screenshot(page, "design")
 
     page.goto("/designs/")
     page.locator(".grid .tile").filter(has_text="wave").get_by_role("link").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("wave")
     expect(page.get_by_text("Nothing in your library looks like this design.")).to_be_visible()
+
+
+def test_not_a_duplicate_keeps_a_flagged_copy_as_its_own_design(page, log_in, user, add_designs, screenshot):
+    from pathlib import Path
+
+    import numpy as np
+    import pywt.data
+    from PIL import Image
+
+    from tests.conftest import encode
+
+    stairs = Image.fromarray(np.load(Path(pywt.data.__file__).parent / "ascent.npz")["data"]).convert("RGB")
+    cropped = stairs.crop((15, 15, 497, 497))  # 3% off each side: a copy the phash alone missed
+    add_designs(user, [("stairs.png", encode(stairs))])
+    copy = add_designs(user, [("stairs-cropped.png", encode(cropped))])["stairs-cropped.png"]
+    assert copy.status == "duplicate"
+    log_in(page, "alice", "alice-password-1")
+
+    page.goto(f"/designs/{copy.pk}/")
+    card = page.locator("#duplicate-of")
+    expect(card).to_contain_text("A cropped copy of “stairs”, already in your library.")
+    expect(card.get_by_role("link", name="stairs")).to_have_count(1)  # its thumbnail, named by its title
+    page.wait_for_function("() => document.querySelector('#duplicate-of img.mini').naturalWidth > 0")
+    expect(page.locator(".facts .badge")).to_have_text("Duplicate")
+    screenshot(page, "duplicate-of")
+
+    page.get_by_role("button", name="Not a duplicate: keep it as its own design").click()
+    expect(page.locator(".messages")).to_contain_text("Kept as a design of its own")
+    expect(page.locator(".facts .badge")).to_have_text("Ready")
+    expect(page.locator(".facts")).to_contain_text("stairs: you kept this as a design of its own")
+    expect(page.locator("#duplicate-of")).to_have_count(0)
+    similar = page.locator(".grid .tile")
+    expect(similar).to_have_count(1)
+    expect(similar).to_contain_text("stairs")
+
+    page.reload()  # remembered, not just shown once
+    expect(page.locator(".facts .badge")).to_have_text("Ready")
+    expect(page.get_by_role("button", name="Not a duplicate: keep it as its own design")).to_have_count(0)

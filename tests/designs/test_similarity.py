@@ -170,3 +170,29 @@ def test_colour_distance_is_the_largest_cell_change_and_zero_when_a_signature_is
     assert colour_distance(grey, one_cell_red) == pytest.approx((127**2 + 128**2 + 128**2) ** 0.5)
     assert colour_distance(memoryview(grey), one_cell_red) == colour_distance(grey, one_cell_red)  # as PostgreSQL
     assert colour_distance(None, grey) == colour_distance(grey, b"") == 0  # processed before signatures existed
+
+
+def test_a_narrower_radius_finds_a_far_hash_only_where_one_chunk_agrees_closely():
+    from designs.similarity import candidate_chunk_values, matches_any
+
+    rng = random.Random(SEED)
+    query = rng.getrandbits(64)
+    position = {source: BIT_PERMUTATION.index(source) for source in range(64)}
+    by_chunk = [[bit for bit in range(64) if position[bit] // CHUNK_BITS == k] for k in range(CHUNKS)]
+
+    def flipped(per_chunk):
+        near = query
+        for k, count in enumerate(per_chunk):
+            for bit in rng.sample(by_chunk[k], count):
+                near ^= 1 << (63 - bit)
+        return near
+
+    assert [len(values) for _, values in chunk_probes(query, 11, radius=1)] == [17] * CHUNKS
+    assert chunk_probes(query, 5, radius=3) == chunk_probes(query, 5)  # never wider than the pigeonhole radius
+    values = candidate_chunk_values([(query, 11)], radius=1)
+    uneven, even = flipped([1, 4, 4, 2]), flipped([3, 3, 3, 2])
+    assert hamming(query, uneven) == hamming(query, even) == 11
+    assert matches_any([(query, 11)], uneven, values)
+    assert not matches_any([(query, 11)], even, values)
+    assert matches_any([(query, 11)], even)  # the exact search finds it
+    assert not matches_any([(query, 10)], uneven, values)

@@ -48,7 +48,7 @@ ID_ROUTES = {
 CONTENT_ADDRESSED = {"designs:thumbnail", "mockups_api:mockup_preview", "mockups_api:mockup_image",
                      "mockups_api:template_preview", "mockups_api:template_photo"}
 PUBLIC = {"home", "healthz", "metrics", "signup", "login", "logout", "orders_api:product_list", "password_reset",
-          "password_reset_done", "password_reset_complete"}
+          "password_reset_done", "password_reset_complete", "openapi"}
 # Named by a one-use token, not an id: the token is the credential (Django's password reset).
 TOKEN_ROUTES = {"password_reset_confirm"}
 # Unsafe requests the sweep makes: destructive ones go last, after every other check on the route.

@@ -14,6 +14,14 @@ from aiosmtpd.controller import Controller
 
 
 @pytest.fixture
+def carriers(db):
+    """The default carriers: migration 0007 installs them, but a transactional test's flush removes them."""
+    from orders.carriers import carriers_install
+
+    carriers_install()
+
+
+@pytest.fixture
 def product():
     from orders.models import Product
 

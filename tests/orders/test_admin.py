@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from designs.models import Design
-from orders import services, stats
+from orders import services, stats, transitions
 from orders.models import Order, OutgoingMail, Product
 
 pytestmark = pytest.mark.django_db
@@ -79,7 +79,8 @@ def test_order_page_shows_items_timeline_and_mails(staff, user, catalogue, djang
 
 def test_bulk_actions_go_through_the_service_and_refuse_illegal_moves(staff, user, catalogue):
     orders = place(user, catalogue, 3)
-    services.order_change_status(order_id=orders[0].pk, status="approved")
+    transitions.order_transition(order=orders[0].pk, to="approved", by=None)
+    Order.objects.filter(pk=orders[0].pk).update(payment_status="paid", shipping_address={"name": "A"})
     response = staff.post("/admin/orders/order/", {
         "action": "mark_in_production", "_selected_action": [str(order.pk) for order in orders],
     }, follow=True)
@@ -97,7 +98,7 @@ def test_dashboard_numbers_come_from_the_daily_counters_and_follow_writes(staff,
     assert first["orders"]["today"] == 4 and first["orders_by_status"]["received"] == 4
     assert first["revenue"]["total"] == str(Decimal("14.50") * 6 * 4)
     with django_capture_on_commit_callbacks(execute=True):
-        services.order_change_status(order_id=orders[0].pk, status="cancelled")
+        transitions.order_transition(order=orders[0].pk, to="cancelled", by=None)
     second = stats.dashboard()  # the write dropped the cached copy
     assert second["orders_by_status"]["received"] == 3 and second["orders_by_status"]["cancelled"] == 1
     assert second["revenue"]["total"] == str(Decimal("14.50") * 6 * 3)

@@ -11,7 +11,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from core import ratelimit
-from orders import services
+from orders import services, transitions
 from orders.models import Order, OrderEvent, OrderItem, OutgoingMail, Product
 from tests.conftest import session_user_queries
 from tests.orders.conftest import create_design, line
@@ -126,7 +126,7 @@ def test_get_order_returns_items_and_events(alice, user, product, hoodie, design
     order = services.order_create(email="alice@example.com", name="Alice", user=user,
                                   items=[line(product, design, quantity=3),
                                          line(hoodie, design, size="L", color="grey", quantity=1)])
-    services.order_change_status(order_id=order.pk, status="approved")
+    transitions.order_transition(order=order.pk, to="approved", by=None)
     response = alice.get(f"/api/orders/{order.pk}")
     assert response.status_code == 200
     document = response.json()
@@ -174,7 +174,7 @@ def test_the_list_and_the_order_page_show_the_status_the_dates_and_the_link(alic
 
     settings.TIME_ZONE = "Europe/Paris"
     order = place_order()
-    services.order_change_status(order_id=order.pk, status="approved")
+    transitions.order_transition(order=order.pk, to="approved", by=None)
     placed = datetime.datetime(2026, 3, 29, 0, 30, tzinfo=datetime.UTC)  # 01:30 in Paris, before summer time began
     Order.objects.filter(pk=order.pk).update(created_at=placed)
     OrderEvent.objects.filter(order=order).update(created_at=placed + datetime.timedelta(hours=1))  # 03:30 there
@@ -183,7 +183,7 @@ def test_the_list_and_the_order_page_show_the_status_the_dates_and_the_link(alic
     assert '<span class="badge approved">Approved</span>' in listing
     assert "<td>Mar 29, 2026 01:30</td>" in listing
     page = alice.get(f"/orders/{order.pk}/").content.decode()
-    assert '<span class="badge big approved">Approved</span>' in page
+    assert '<span class="badge big approved" id="order-status">Approved</span>' in page
     assert '<span class="muted">Mar 29, 03:30</span> Order received' in page
 
 
@@ -221,9 +221,9 @@ def queries_for(client, url):
     return len(captured.captured_queries)
 
 
-# Per request: the session user, then for a detail: the order with its customer (1), its items with
-# products and designs (1), its events (1). The session itself comes from the cache.
-DETAIL_QUERIES = 3 + session_user_queries()
+# Per request: the session user, then for a detail: the order with its carrier and proof approver (1), its items
+# with products and designs (1), its events (1), its payments (1). The session itself comes from the cache.
+DETAIL_QUERIES = 4 + session_user_queries()
 
 
 @pytest.mark.parametrize("url", ["/orders/{id}/", "/api/orders/{id}"])

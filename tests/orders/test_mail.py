@@ -13,7 +13,7 @@ from django_q.models import Task
 from django_q.tasks import async_task
 
 from core.tasks import task_path
-from orders import emails, services
+from orders import emails, services, transitions
 from orders import models as orders_models
 from orders.models import Order, OrderEvent, OutgoingMail
 from orders.tasks import send_mail, sweep_outgoing_mail
@@ -53,7 +53,7 @@ def test_no_mail_for_a_rolled_back_order(place_order, django_capture_on_commit_c
 
 
 def test_an_order_delivers_one_confirmation_and_shipping_delivers_the_shipped_mail(
-    place_order, smtp_sink, django_capture_on_commit_callbacks, tasks_inline, settings
+    place_order, carriers, smtp_sink, django_capture_on_commit_callbacks, tasks_inline, settings
 ):
     with django_capture_on_commit_callbacks(execute=True):
         order = place_order()
@@ -69,13 +69,14 @@ def test_an_order_delivers_one_confirmation_and_shipping_delivers_the_shipped_ma
     assert (mail.status, mail.attempts, mail.last_error) == ("sent", 1, "") and mail.sent_at is not None
     assert order.events.filter(kind="mail", message__contains=order.display_number).count() == 1
 
+    orders_models.Order.objects.filter(pk=order.pk).update(payment_status="paid", shipping_address={"name": "A"})
     for status in ("approved", "in_production", "shipped"):
         with django_capture_on_commit_callbacks(execute=True):
-            services.order_change_status(order_id=order.pk, status=status)
-    assert len(smtp_sink.messages) == 2
-    shipped = smtp_sink.messages[1]
-    assert shipped["Subject"] == f"Your order {order.display_number} is on its way"
-    assert "has shipped" in parts(shipped)[0]
+            transitions.order_transition(order=order.pk, to=status, by=None, carrier="ups", tracking_number="1Z9")
+    assert [message["Subject"] for message in smtp_sink.messages[1:]] == [
+        f"Your order {order.display_number} is in production", f"Your order {order.display_number} is on its way"]
+    shipped = smtp_sink.messages[2]
+    assert "has shipped" in parts(shipped)[0] and "https://www.ups.com/track?tracknum=1Z9" in parts(shipped)[0]
     assert OutgoingMail.objects.get(order=order, kind="shipped").status == "sent"
 
 

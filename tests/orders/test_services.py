@@ -1,6 +1,5 @@
 """Order services against the real database: creation, numbering, validation, the status workflow and its mail."""
 
-import itertools
 import threading
 import uuid
 from decimal import Decimal
@@ -209,90 +208,3 @@ def test_without_a_user_no_design_is_anyones(product, design):
     with pytest.raises(services.OrderError) as raised:
         services.order_create(email="alice@example.com", name="Alice", items=[line(product, design)])
     assert raised.value.details == {"items": {0: "Unknown design: choose one from your library."}}
-
-
-def order_in(status, place_order):
-    """An order placed through the service and then put in `status` (test set-up, not a workflow step)."""
-    order = place_order()
-    Order.objects.filter(pk=order.pk).update(status=status)
-    return order
-
-
-ALL_PAIRS = list(itertools.product(Status, Status))
-ALLOWED = [(old, new) for old, new in ALL_PAIRS if new in services.TRANSITIONS[old]]
-REFUSED = [(old, new) for old, new in ALL_PAIRS if new not in services.TRANSITIONS[old]]
-
-
-def test_the_workflow_table_is_what_the_business_agreed():
-    assert sorted((old.value, new.value) for old, new in ALLOWED) == sorted([
-        ("received", "proofing"), ("received", "approved"), ("received", "cancelled"),
-        ("proofing", "approved"), ("proofing", "cancelled"),
-        ("approved", "in_production"), ("approved", "cancelled"),
-        ("in_production", "shipped"), ("in_production", "cancelled"),
-        ("shipped", "completed"),
-    ])
-
-
-@pytest.mark.parametrize(("old", "new"), ALLOWED, ids=[f"{old}->{new}" for old, new in ALLOWED])
-def test_an_allowed_transition_writes_an_event_and_mails_only_on_shipped_and_cancelled(
-    old, new, place_order, django_capture_on_commit_callbacks, enqueued
-):
-    order = order_in(old, place_order)
-    with django_capture_on_commit_callbacks(execute=True):
-        changed = services.order_change_status(order_id=order.pk, status=new)
-    assert changed.status == new == Order.objects.get(pk=order.pk).status
-    event = order.events.filter(kind="status").get()
-    assert event.message == f"{old.label} → {new.label}"
-    mails = list(OutgoingMail.objects.filter(order=order).exclude(kind="confirmation").values_list("kind", flat=True))
-    if new in (Status.SHIPPED, Status.CANCELLED):
-        mail = OutgoingMail.objects.get(order=order, kind=new.value)
-        assert mails == [new.value] and sends(enqueued) == [str(mail.pk)]
-        assert order.display_number in mail.subject and mail.status == "queued"
-    else:
-        assert mails == [] and enqueued == []
-
-
-@pytest.mark.parametrize(("old", "new"), REFUSED, ids=[f"{old}->{new}" for old, new in REFUSED])
-def test_a_refused_transition_says_why_and_changes_nothing(
-    old, new, place_order, django_capture_on_commit_callbacks, enqueued
-):
-    order = order_in(old, place_order)
-    before = written()
-    with django_capture_on_commit_callbacks(execute=True), pytest.raises(services.OrderError) as raised:
-        services.order_change_status(order_id=order.pk, status=new)
-    assert raised.value.message == f"An order that is {old.label.lower()} cannot become {new.label.lower()}."
-    assert raised.value.status == 400
-    assert Order.objects.get(pk=order.pk).status == old
-    assert written() == before and enqueued == []
-
-
-def test_the_whole_happy_path_mails_confirmation_and_shipping_only(place_order):
-    order = place_order()
-    for status in ("proofing", "approved", "in_production", "shipped", "completed"):
-        services.order_change_status(order_id=order.pk, status=status)
-    assert list(OutgoingMail.objects.filter(order=order).order_by("created_at").values_list("kind", flat=True)) == [
-        "confirmation", "shipped"]
-    assert order.events.filter(kind="status").count() == 5
-
-
-def test_an_unknown_status_or_order_is_an_order_error_not_a_crash(place_order):
-    order = place_order()
-    with pytest.raises(services.OrderError, match="not a status"):
-        services.order_change_status(order_id=order.pk, status="lost")
-    with pytest.raises(services.OrderError) as raised:
-        services.order_change_status(order_id=uuid.uuid4(), status="approved")
-    assert raised.value.status == 404
-    assert Order.objects.get(pk=order.pk).status == "received"
-
-
-def test_bulk_change_counts_changed_and_refused(place_order, django_capture_on_commit_callbacks, enqueued):
-    received = [place_order() for _ in range(3)]
-    shipped = order_in(Status.SHIPPED, place_order)
-    cancelled = order_in(Status.CANCELLED, place_order)
-    ids = [order.pk for order in received] + [shipped.pk, cancelled.pk, uuid.uuid4()]
-    with django_capture_on_commit_callbacks(execute=True):
-        assert services.order_bulk_change_status(order_ids=ids, status="cancelled") == (3, 3)
-    assert set(Order.objects.filter(status="cancelled").values_list("pk", flat=True)) == {
-        *(order.pk for order in received), cancelled.pk}
-    assert Order.objects.get(pk=shipped.pk).status == "shipped"
-    assert OutgoingMail.objects.filter(kind="cancelled").count() == 3 and len(sends(enqueued)) == 3

@@ -11,7 +11,7 @@ from designs.models import Design, UploadBatch
 from marketplace.models import Listing, ShopConnection
 from mockups.models import Mockup
 from orders import services
-from orders.models import OutgoingMail, Product
+from orders.models import Address, Carrier, OutgoingMail, Product
 from tests.conftest import session_user_queries
 from tests.mockups.conftest import make_template
 
@@ -24,6 +24,9 @@ LISTS = {
     "/admin/orders/order/?status__exact=received": 2,
     "/admin/orders/order/?q=alice": 2,
     "/admin/orders/order/?q=TL-000001": 2,
+    "/admin/orders/order/?payment_status__exact=unpaid": 2,
+    "/admin/orders/carrier/": 2,  # count, rows
+    "/admin/orders/address/": 2,  # count, rows with their customers
     "/admin/orders/outgoingmail/": 3,  # count, rows, the kinds offered by the filter
     "/admin/orders/product/": 4,  # count, the full count beside it, rows, the garments offered by the filter
     "/admin/designs/design/": 3,  # count, rows with their owners, the formats offered by the filter
@@ -58,6 +61,9 @@ def add_rows(owner, count):
         shop = ShopConnection.objects.create(owner=owner, name="Shop <b>", base_url=f"https://shop{n}.example.com",
                                              credentials_sealed="x")
         Listing.objects.create(design=design, connection=shop, external_id="")
+        Carrier.objects.create(code=f"carrier-{n}", name=f"Carrier <b>{n}", tracking_url_template="")
+        Address.objects.create(customer=owner, name="Alice <b>", line1="1 High St", city="London",
+                               postal_code="N1", country="GB")
 
 
 def result_rows(response):

@@ -26,12 +26,17 @@ def stored_designs(owner, names_and_formats):
     return {item.name: Design.objects.get(pk=item.design.pk) for item in result.accepted}
 
 
-def order_in_production(owner, *, lines=LINES, name="Zoë Łukasiewicz-Ünal", product=None):
-    """An order of `lines` placed by `owner` through the service and put in production."""
+ADDRESS = {"name": "Zoë Łukasiewicz-Ünal", "line1": "Rue du Marché 12", "line2": "Bâtiment B", "city": "Genève",
+           "postal_code": "1204", "region": "", "country": "CH", "phone": "+41 22 555 01 23"}
+
+
+def order_in_production(owner, *, lines=LINES, name="Zoë Łukasiewicz-Ünal", product=None, address=ADDRESS):
+    """An order of `lines` placed by `owner` through the service (shipped to `address`) and put in production."""
     designs = stored_designs(owner, [(line[0], line[1]) for line in lines])
     product = product or Product.objects.create(name="Classic tee", price=Decimal("12.00"), sizes="S,M,L,XL",
                                                 colors="black,white,heather grey")
-    order = services.order_create(email=owner.email, name=name, user=owner, items=[
+    order = services.order_create(email=owner.email, name=name, user=owner,
+                                  shipping_address=address and {**address, "name": name}, items=[
         {"product": str(product.pk), "design": str(designs[file].pk), "size": size, "color": colour,
          "quantity": quantity} for file, _, size, colour, quantity in lines])
     # Straight to the status: how an order gets there (payment, proofs) is the lifecycle's business, not this test's.

@@ -20,7 +20,8 @@ from tqdm import tqdm
 
 from designs import similarity
 from designs.models import Design
-from orders.models import Order, OrderEvent, OrderItem, OrderNumber, Product
+from orders.carriers import carriers_install
+from orders.models import Carrier, Order, OrderEvent, OrderItem, OrderNumber, Payment, Product
 from orders.stats import stats_rebuild
 
 BATCH_ROWS = 20_000  # rows per INSERT/COPY batch: ~40 MB of Python objects at most
@@ -35,9 +36,13 @@ CATALOGUE = [
     ("Long-sleeve tee", "T-shirt", "S,M,L,XL", "white,black", "22.00"),
 ]
 STATUS_WEIGHTS = [  # a shop's order book: most orders are finished
-    ("completed", 60), ("shipped", 12), ("in_production", 8), ("approved", 6), ("proofing", 5), ("received", 6),
-    ("cancelled", 3),
+    ("delivered", 58), ("shipped", 12), ("in_production", 8), ("approved", 6), ("proofing", 5), ("revising", 2),
+    ("received", 6), ("cancelled", 2), ("refunded", 1),
 ]
+PAID_SHARE = {"received": 0.3, "proofing": 0.5, "revising": 0.5, "cancelled": 0.0}  # the rest of the book is paid
+DEMO_CARRIERS = ("ups", "dhl", "royal-mail", "usps")
+DEMO_CITIES = [("London", "EC1A 1BB", "GB"), ("Berlin", "10115", "DE"), ("Austin", "78701", "US"),
+               ("Lyon", "69001", "FR"), ("Toronto", "M5H 2N2", "CA")]
 DEMO_ORDER_DAYS = 90  # orders spread over this many days back, today included
 HASH_CLUSTERS = 400  # distinct "looks" that designs vary around, like real libraries full of near copies
 
@@ -175,11 +180,18 @@ class Command(BaseCommand):
         if not buyers or not count:
             return
         statuses, weights = zip(*STATUS_WEIGHTS, strict=True)
-        order_rows, item_rows, event_rows = [], [], []
-        order_columns = ["id", "number", "customer_id", "email", "name", "status", "item_count", "total",
-                         "created_at", "updated_at"]
+        carriers_install()  # a database flushed since its migrations (tests) has none
+        carriers = dict(Carrier.objects.filter(code__in=DEMO_CARRIERS).values_list("code", "pk"))
+        rows = {"orders": [], "items": [], "events": [], "payments": []}
+        order_rows, item_rows, event_rows, payment_rows = (rows[key] for key in ("orders", "items", "events",
+                                                                                 "payments"))
+        order_columns = ["id", "number", "customer_id", "email", "name", "status", "payment_status", "payment_method",
+                         "shipping_address", "note", "release_unpaid", "proof_sent_at", "proof_comment", "carrier_id",
+                         "tracking_number", "item_count", "total", "created_at", "updated_at"]
         item_columns = ["order_id", "product_id", "design_id", "size", "color", "quantity", "unit_price"]
         event_columns = ["order_id", "kind", "message", "created_at"]
+        payment_columns = ["id", "order_id", "method", "amount", "received_on", "note", "created_at"]
+        as_json = _json_column()
 
         today_so_far_s = int((now - now.replace(hour=0, minute=0, second=0, microsecond=0)).total_seconds())
 
@@ -200,31 +212,56 @@ class Command(BaseCommand):
                     item_rows.append((order_id, product.pk, rng.choice(owned[buyer.pk]), rng.choice(product.size_list),
                                       rng.choice(product.color_list), quantity, product.price))
                 event_rows.append((order_id, "created", "Order received", created))
+                # The first orders take every status once; every payment state follows from them.
+                status = statuses[i] if i < len(statuses) else rng.choices(statuses, weights)[0]
+                paid = rng.random() < PAID_SHARE.get(status, 1.0)
+                payment_status = "refunded" if status == "refunded" else "paid" if paid else "unpaid"
+                if payment_status != "unpaid":
+                    payment_rows.append((uuid.uuid4(), order_id, "bank_transfer", total,
+                                         min(now, created + timedelta(days=1)).date(), "demo transfer", created))
+                city, postal_code, country = DEMO_CITIES[rng.randrange(len(DEMO_CITIES))]
+                address = {"name": buyer.username, "line1": f"{rng.randrange(1, 200)} Market Street", "line2": "",
+                           "city": city, "postal_code": postal_code, "region": "", "country": country, "phone": ""}
+                carrier = carriers.get(DEMO_CARRIERS[i % len(DEMO_CARRIERS)])
+                shipped = status in ("shipped", "delivered", "refunded") and carrier is not None
+                proofed = status not in ("received", "cancelled")
                 order_rows.append((order_id, first_number + i, buyer.pk, buyer.email, buyer.username,
-                                   statuses[i] if i < len(statuses) else rng.choices(statuses, weights)[0],
+                                   status, payment_status, "bank_transfer", as_json(address), "", False,
+                                   created if proofed else None, "Bigger logo, please" if status == "revising" else "",
+                                   carrier if shipped else None, f"1Z{first_number + i:012d}" if shipped else "",
                                    lines, total, created, created))
                 if len(order_rows) >= BATCH_ROWS:
                     yield
 
         progress = tqdm(total=count, desc="orders", unit="order", disable=count < BATCH_ROWS)
+        tables = [(Order, order_columns, order_rows), (OrderItem, item_columns, item_rows),
+                  (OrderEvent, event_columns, event_rows), (Payment, payment_columns, payment_rows)]
         for _ in generate():
-            self.flush(order_rows, item_rows, event_rows, order_columns, item_columns, event_columns, progress)
-        self.flush(order_rows, item_rows, event_rows, order_columns, item_columns, event_columns, progress)
+            self.flush(tables, progress)
+        self.flush(tables, progress)
         progress.close()
         stats_rebuild()
 
     @staticmethod
-    def flush(order_rows, item_rows, event_rows, order_columns, item_columns, event_columns, progress):
-        if not order_rows:
+    def flush(tables, progress):
+        """Write the buffered rows of each (model, columns, rows), orders first, in one transaction."""
+        count = len(tables[0][2])
+        if not count:
             return
         with transaction.atomic():
-            _bulk_insert(Order, order_columns, order_rows)
-            _bulk_insert(OrderItem, item_columns, item_rows)
-            _bulk_insert(OrderEvent, event_columns, event_rows)
-        progress.update(len(order_rows))
-        order_rows.clear()
-        item_rows.clear()
-        event_rows.clear()
+            for model, columns, rows in tables:
+                _bulk_insert(model, columns, rows)
+                rows.clear()
+        progress.update(count)
+
+
+def _json_column():
+    """How a JSON value goes into `_bulk_insert`: wrapped for COPY on PostgreSQL, a plain dict for the ORM."""
+    if connection.vendor == "postgresql":
+        from psycopg.types.json import Jsonb
+
+        return Jsonb
+    return lambda value: value
 
 
 def _chunks(rows, size):
