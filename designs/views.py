@@ -78,7 +78,8 @@ def detail(request, design_id):
     design = get_object_or_404(
         Design.objects.visible_to(request.user).select_related("duplicate_of", "not_duplicate_of"), pk=design_id)
     similar = library.cached(design.owner_id, f"similar-tiles:{design.pk}", lambda: selectors.look_alikes(design))
-    return render(request, "designs/detail.html", {"design": design, "similar": similar})
+    used_by = selectors.orders_using(design) if design.owner_id == request.user.pk else 0
+    return render(request, "designs/detail.html", {"design": design, "similar": similar, "used_by_orders": used_by})
 
 
 @login_required

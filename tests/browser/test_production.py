@@ -112,8 +112,7 @@ def test_a_design_an_order_uses_is_kept_and_the_page_says_so(new_page, log_in, u
     errors = console_errors(page)
     log_in(page, "alice", "alice-password-1")
     page.goto(f"/designs/{designs['logo.png'].pk}/")
-    page.get_by_text("Delete this design").click()
-    page.get_by_role("button", name="Delete design").click()
-    expect(page.get_by_text("This design is kept: 1 order uses it.")).to_be_visible()
+    expect(page.get_by_text("This design is kept: 1 order uses it, so it cannot be deleted.")).to_be_visible()
+    expect(page.get_by_role("button", name="Delete design")).to_have_count(0)
     assert Design.objects.filter(pk=designs["logo.png"].pk).exists()
     assert errors == []

@@ -115,8 +115,11 @@ def test_a_design_used_by_an_order_is_kept_and_says_so(alice, user, django_captu
     assert response.json()["error"] == "This design is kept: 1 order uses it."
     assert Design.objects.filter(pk=design.pk).exists() and stored(design) == [True, True, True]
 
-    page = alice.post(f"/designs/{design.pk}/delete", follow=True)
-    assert "This design is kept: 1 order uses it." in page.content.decode()
+    page = alice.get(f"/designs/{design.pk}/").content.decode()
+    assert "This design is kept: 1 order uses it, so it cannot be deleted." in page
+    assert f'action="/designs/{design.pk}/delete"' not in page
+    page = alice.post(f"/designs/{design.pk}/delete", follow=True)  # a form left open from before the order
+    assert '<li class="error">This design is kept: 1 order uses it.</li>' in page.content.decode()
     assert Design.objects.filter(pk=design.pk).exists()
 
 
