@@ -23,6 +23,7 @@ def test_staff_download_the_print_files_and_packing_slip_and_read_the_queue(new_
     errors = console_errors(page)
     log_in(page, "staff", "staff-password-1")
     page.goto(f"/admin/orders/order/{order.pk}/change/")
+    screenshot(page, "admin-order-tools")
 
     with page.expect_download() as download:
         page.get_by_role("link", name="Print files (zip)").click()
