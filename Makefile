@@ -43,7 +43,7 @@ run: demo
 	@bash -c 'trap "trap - INT TERM EXIT; kill 0" INT TERM EXIT; \
 		export SITE_URL="$${SITE_URL:-http://$(HOST):$(PORT)}"; \
 		$(BIN)/python manage.py qcluster & \
-		PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/metrics $(BIN)/gunicorn project.wsgi -b $(HOST):$(PORT) -w $(WEB_WORKERS) --access-logfile - & \
+		PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/metrics $(BIN)/gunicorn project.asgi -b $(HOST):$(PORT) -w $(WEB_WORKERS) --access-logfile - & \
 		wait'
 
 ## make test: the whole suite; on PostgreSQL and Redis when DATABASE_URL and REDIS_URL are set. It writes to a

@@ -1,9 +1,10 @@
-"""gunicorn settings, read from the working directory by `gunicorn project.wsgi` (`-w` and others still override).
+"""gunicorn settings, read from the working directory by `gunicorn project.asgi` (`-w` and others still override).
 
-Sync workers, one per core and one more: processes, because a page is CPU-bound Python and threads of one process
-queue for the GIL; sync, because a sync worker accepts a connection only when it is free, so a request goes to an
-idle process. A sync worker reads a request as slowly as the client sends it, so production puts a proxy that
-buffers requests in front (nginx does by default), as gunicorn's documentation asks.
+One process per core and one more, because a page is CPU-bound Python and threads of one process queue for the GIL.
+Each runs uvicorn (project/uvicorn_worker.py) in front of Django's ASGI handler: the event loop reads request bodies
+as slowly as clients send them while Django serves one request at a time, so a slow upload holds no process.
+project.asgi refuses a body over REQUEST_MAX_BYTES before reading it and streams file responses in batches. The
+cost: a busy process still accepts connections, so a request may wait behind another while a second process idles.
 """
 
 import gc
@@ -15,8 +16,7 @@ import os
 from prometheus_client import multiprocess
 
 workers = multiprocessing.cpu_count() + 1
-worker_class = "sync"
-threads = 1
+worker_class = "project.uvicorn_worker.Worker"
 timeout = 120
 graceful_timeout = 30
 

@@ -1,6 +1,11 @@
 import os
 
-from django.core.asgi import get_asgi_application
+import django
+from django.conf import settings
+
+from core.asgi_handler import StreamingASGIHandler
+from core.body_limit import RequestBodyLimit
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
-application = get_asgi_application()
+django.setup(set_prefix=False)  # as django.core.asgi.get_asgi_application does
+application = RequestBodyLimit(StreamingASGIHandler(), max_bytes=settings.REQUEST_MAX_BYTES)

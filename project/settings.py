@@ -398,6 +398,8 @@ LOGGING = {
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 60 * 1024 * 1024)  # bytes per file: print files run 5-50 MB
 UPLOAD_MAX_PIXELS = env_int("UPLOAD_MAX_PIXELS", 60_000_000)  # below Pillow's 89 Mpx bomb threshold
 UPLOAD_MAX_FILES = 100  # per request and per batch
+# bytes per request body, refused by project.asgi before it is read: one print file at its limit and the form around it
+REQUEST_MAX_BYTES = env_int("REQUEST_MAX_BYTES", UPLOAD_MAX_BYTES + 4 * 1024 * 1024)
 # Bits of 64: resize, JPEG re-encode and small crops stay within 6 (measured).
 DUPLICATE_MAX_DISTANCE = env_int("DUPLICATE_MAX_DISTANCE", 6)
 SWEEP_STALE_AFTER_S = 180  # a design or mail untouched this long in flight was left by a dead worker

@@ -183,8 +183,8 @@ class Cluster:
         if self.process is None:
             return
         if self.process.poll() is None:
-            # SIGTERM to the cluster's main process alone: it stops its workers itself in under a second, while a
-            # SIGTERM to the whole group leaves it waiting for children that are already gone.
+            # SIGTERM to the cluster's main process alone: it drains its workers itself, where a SIGTERM to the whole
+            # group would kill the running tasks.
             os.kill(self.process.pid, signal.SIGTERM)
             try:
                 self.process.wait(timeout=20)

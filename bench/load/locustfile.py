@@ -9,7 +9,7 @@ Two modes, chosen by the User classes named on the locust command line:
 
 Every user is a FastHttpUser (geventhttpclient): the load tool shares the CPUs with the server here, and it costs a
 fraction of the CPU per request of requests-based HttpUser. A connection is reused while the server keeps it open
-(the sync workers of gunicorn.conf.py close it after each response), and a failed request is never retried. Every
+(uvicorn keeps it open between requests), and a failed request is never retried. Every
 request is recorded (name, start, duration, status, error, server time) and written to LOAD_RESULTS as JSON when
 locust quits; the bench computes its table from that, so percentiles are exact and the log-in storm can be kept
 apart.

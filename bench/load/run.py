@@ -11,13 +11,13 @@ Steps, all bounded in time (about 2.5 min + --duration, 4 min with the defaults)
    real library), plus one staff account `bench-load-staff`. Orders, uploads, sessions and the staff account the
    run creates are deleted at the end (and at the start, should an earlier run have been killed); the customers'
    passwords go back to unusable. The database is vacuumed after each clean-up (autovacuum may be off).
-3. gunicorn `project.wsgi` with the production settings of gunicorn.conf.py (no access log) and a qcluster
+3. gunicorn `project.asgi` with the production settings of gunicorn.conf.py (no access log) and a qcluster
    (2 workers).
 4. Locust, headless: customers log in, then browse, order and upload with 1-3 s of think time; staff page the admin
    order list. Measured from 5 s after every user has logged in (the log-in storm leaves a queue), for --duration
    seconds.
 5. Maximum throughput of the gallery page alone (no think time, 64 connections; wrk, else locust), and of the
-   ceiling: the same gunicorn settings serving a bare Django view (bench/load/bare_wsgi.py), measured the same way.
+   ceiling: the same gunicorn settings serving a bare Django view (bench/load/bare_asgi.py), measured the same way.
    The two take 3 turns each, alternately, 5 s a turn (15 s each in all).
 """
 
@@ -246,15 +246,17 @@ class Bench:
         from importlib import import_module
 
         from django.conf import settings
-        from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+        from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model, load_backend
 
         store = import_module(settings.SESSION_ENGINE).SessionStore
+        # As force_login: the first backend that loads users (django-axes' comes first and does not)
+        backend = next(path for path in settings.AUTHENTICATION_BACKENDS if hasattr(load_backend(path), "get_user"))
         cookies = []
         users = get_user_model().objects.filter(username__in=[a["username"] for a in self.accounts["customers"]])
         for user in users[:count]:
             session = store()
             session[SESSION_KEY] = str(user.pk)
-            session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+            session[BACKEND_SESSION_KEY] = backend
             session[HASH_SESSION_KEY] = user.get_session_auth_hash()
             session.save()
             cookies.append(f"sessionid={session.session_key}; csrftoken={secrets.token_hex(16)}")
@@ -395,7 +397,7 @@ class Bench:
 
             port = free_port()
             qcluster = self.start("qcluster", [str(BIN / "python"), "manage.py", "qcluster"], env)
-            web = self.gunicorn("web", "project.wsgi", port, env)
+            web = self.gunicorn("web", "project.asgi", port, env)
             self.wait_ready(web, port, "/healthz")
             if qcluster.poll() is not None:
                 raise SystemExit(f"qcluster exited at start:\n{self.log_tail('qcluster')}")
@@ -419,7 +421,7 @@ class Bench:
             if status != 200:
                 raise SystemExit(f"gallery with a prepared session answered {status}, not 200")
             bare_port = free_port()
-            bare = self.gunicorn("bare", "bench.load.bare_wsgi", bare_port, env)
+            bare = self.gunicorn("bare", "bench.load.bare_asgi", bare_port, env)
             self.wait_ready(bare, bare_port, "/")
             turns = {"bare": [], "gallery": []}
             for _ in range(FULL_SPEED_ROUNDS):
@@ -507,7 +509,7 @@ class Bench:
         gunicorn = runpy.run_path(str(GUNICORN_CONF))
         print(f"Dataset: {counts['orders']:,} orders, {counts['designs']:,} designs, {counts['users']:,} users."
               f" Machine: {cores} cores ({os.cpu_count()} CPUs), load average {load1:.1f} / {load5:.1f} (1 / 5 min)."
-              f" Server: gunicorn -w {gunicorn['workers']} --threads {gunicorn['threads']} (gunicorn.conf.py),"
+              f" Server: gunicorn -w {gunicorn['workers']} -k {gunicorn['worker_class']} (gunicorn.conf.py),"
               f" qcluster 2 workers, PostgreSQL + Redis on loopback. PostgreSQL autovacuum: {autovacuum_setting()}"
               " (the bench vacuums before and after its run).\n")
         print_table(["page", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "server p95", "errors"], rows)

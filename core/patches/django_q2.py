@@ -2,12 +2,16 @@
 
 The cluster's queues and worker timers are guarded by multiprocessing locks, which are semaphores: a worker killed
 while holding one keeps it forever, and the whole cluster stops taking tasks. `install()` swaps them for fcntl
-record locks, which the kernel releases when their holder dies, and the queues' pipes for packet sockets.
+record locks, which the kernel releases when their holder dies, and the queues' pipes for packet sockets. The
+cluster's stop and start events become pipes too: a multiprocessing Event's set() waits for every process asleep in
+wait() to wake, so when one signal killed the sentinel mid-wait (SIGTERM to the process group, as `make run`'s
+`kill 0` sends), the main process hung in set() for good.
 """
-# START: PATCHES django-q2 1.11.1: django_q.cluster.Queue and .Value, and the lock and pipe attributes of
+# START: PATCHES django-q2 1.11.1: django_q.cluster.Queue, .Value and .Event, and the lock and pipe attributes of
 # django_q.queues.Queue (multiprocessing's). Upstream: django-q2 issue #23, "When the next-in-line worker dies, the
-# entire cluster stops processing tasks". Re-read this module on every django-q2 upgrade: core.patches.check_patches
-# fails at start-up when a name it replaces is gone.
+# entire cluster stops processing tasks"; CPython issue #123899 (a Condition notifying a killed waiter hangs).
+# Re-read this module on every django-q2 upgrade: core.patches.check_patches fails at start-up when a name it
+# replaces is gone.
 
 import errno
 import multiprocessing
@@ -152,6 +156,31 @@ class RobustQueue(django_q_queues.Queue):
         self.size.count = multiprocessing.Value("i", 0, lock=ProcessLock())
 
 
+class PipeEvent:
+    """A set-once event shared by forked processes, over a pipe: set() writes a byte, wait() polls the read end.
+
+    Nothing is locked, so a process killed at any moment leaves the event usable by the others.
+    """
+
+    def __init__(self):
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._write, False)
+
+    def set(self):
+        try:
+            os.write(self._write, b"1")
+        except BlockingIOError:  # the pipe is full of earlier set()s: set already
+            pass
+
+    def is_set(self):
+        return self.wait(0)
+
+    def wait(self, timeout=None):
+        poller = select.poll()
+        poller.register(self._read, select.POLLIN)
+        return bool(poller.poll(None if timeout is None else max(0, timeout) * 1000))
+
+
 def robust_value(typecode, value):
     """multiprocessing.Value with a process-robust lock: the guard takes a worker's timer lock every cycle."""
     return multiprocessing.Value(typecode, value, lock=ProcessLock())
@@ -161,7 +190,7 @@ def missing_names():
     """The names this module replaces that django-q2 (or multiprocessing under it) no longer has."""
     from django_q import cluster
 
-    missing = [f"django_q.cluster.{name}" for name in ("Queue", "Value") if not hasattr(cluster, name)]
+    missing = [f"django_q.cluster.{name}" for name in ("Queue", "Value", "Event") if not hasattr(cluster, name)]
     queue = django_q_queues.Queue()
     try:
         missing += [f"django_q.queues.Queue().{name}" for name in ("_reader", "_writer", "_rlock", "_wlock", "_reset")
@@ -174,11 +203,12 @@ def missing_names():
 
 
 def install():
-    """Make django-q2's cluster build its queues and worker timers with process-robust locks (idempotent)."""
+    """Make django-q2's cluster build its queues, worker timers and events process-robust (idempotent)."""
     if fcntl is None:
         return
     from django_q import cluster
 
     cluster.Queue = RobustQueue
     cluster.Value = robust_value
+    cluster.Event = PipeEvent
 # END: PATCHES django-q2

@@ -44,3 +44,27 @@ def test_manage_py_check_runs_the_patches_check(monkeypatch):
     monkeypatch.delattr(paramiko.sftp.BaseSFTP, "_write_all")
     with pytest.raises(Exception, match="_write_all"):
         call_command("check")
+
+
+def test_a_django_q2_cluster_without_its_event_fails_the_check(monkeypatch):
+    from django_q import cluster
+
+    monkeypatch.delattr(cluster, "Event")
+    assert [problem.msg for problem in check_patches()] == [
+        "core.patches.django_q2 relies on django_q.cluster.Event, which is gone"]
+
+
+def test_a_pipe_event_can_be_set_after_a_waiter_was_killed():
+    import multiprocessing
+    import os
+    import signal
+
+    event = django_q2.PipeEvent()
+    waiter = multiprocessing.get_context("fork").Process(target=event.wait)
+    waiter.start()
+    assert not event.wait(0.2)
+    os.kill(waiter.pid, signal.SIGKILL)
+    waiter.join()
+    event.set()  # multiprocessing's Event blocks here for good, waiting for the killed waiter to wake
+    event.set()
+    assert event.is_set() and event.wait(5)

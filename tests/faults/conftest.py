@@ -28,7 +28,6 @@ from tests.conftest import REPO, Cluster, wait_for
 
 CI = bool(os.environ.get("CI"))
 WEB_WORKERS = 2  # gunicorn processes, as `make run` starts them
-WEB_THREADS = 4
 
 
 def free_port():
@@ -120,7 +119,7 @@ class RedisServer(Service):
 
 
 class Gunicorn(Service):
-    """The app as production runs it: `gunicorn project.wsgi -w 2 --threads 4` on a free loopback port."""
+    """The app as production runs it: `gunicorn project.asgi -w 2` (gunicorn.conf.py) on a free loopback port."""
 
     name = "gunicorn"
 
@@ -133,8 +132,8 @@ class Gunicorn(Service):
         return f"http://127.0.0.1:{self.port}{path}"
 
     def start(self):
-        self.spawn([sys.executable, "-m", "gunicorn", "project.wsgi", "-b", f"127.0.0.1:{self.port}",
-                    "-w", str(WEB_WORKERS), "--threads", str(WEB_THREADS), "--timeout", "60",
+        self.spawn([sys.executable, "-m", "gunicorn", "project.asgi", "-b", f"127.0.0.1:{self.port}",
+                    "-w", str(WEB_WORKERS), "--timeout", "60",
                     "--graceful-timeout", "5"], env=self.env)
 
         def answers():

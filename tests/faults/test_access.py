@@ -32,7 +32,10 @@ class Access:
 ID_ROUTES = {
     "designs:detail": Access(staff=True),
     "designs:original": Access(staff=True),
+    "designs:not_duplicate": Access(staff=False, why="whether a design is a copy is its owner's word"),
     "orders:detail": Access(staff=True),
+    "orders:proof_decide": Access(staff=False, why="the customer approves a proof; staff work from the admin"),
+    "orders:address": Access(staff=False, why="the customer adds the address; staff edit it in the admin"),
     "designs_api:upload_status": Access(staff=True),
     "designs_api:upload_add_files": Access(staff=False, why="files go into their owner's batches only"),
     "designs_api:design_detail": Access(staff=True),

@@ -29,7 +29,7 @@ RECOVERED_WITHIN_S = 5  # after the server accepts connections again, every requ
 # A restart here takes ~0.3 s, shorter than the pool's 5 s wait for a connection, so few requests notice it; the
 # server is then stopped for longer than that wait, so requests do fail, and must fail cleanly.
 DOWN_S = 8
-LOAD_THREADS = 4  # concurrent clients; gunicorn serves 2 x 4 threads
+LOAD_THREADS = 4  # concurrent clients, twice as many as gunicorn has processes
 UNAVAILABLE = "briefly unavailable"  # from the 503 page and JSON
 
 

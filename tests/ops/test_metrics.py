@@ -166,7 +166,7 @@ def histogram_counts(folder, view):
 
 @pytest.mark.slow
 def test_gunicorn_processes_share_their_counts_through_the_multiprocess_folder(tmp_path):
-    """Two sync processes behind one port: any of them answers /metrics with the sum of both, and killed ones'
+    """Two processes behind one port: any of them answers /metrics with the sum of both, and killed ones'
     counts stay in it (gunicorn.conf.py's child_exit hook runs without error, even for two exits at once)."""
     folder = tmp_path / "metrics"
     folder.mkdir()
@@ -180,7 +180,7 @@ def test_gunicorn_processes_share_their_counts_through_the_multiprocess_folder(t
         port = probe.getsockname()[1]
     log = open(tmp_path / "gunicorn.log", "wb")
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "project.wsgi", "-w", "2", "-b", f"127.0.0.1:{port}",
+        [sys.executable, "-m", "gunicorn", "project.asgi", "-w", "2", "-b", f"127.0.0.1:{port}",
          "--graceful-timeout", "5"],
         cwd=REPO, env={**env, "PROMETHEUS_MULTIPROC_DIR": str(folder)}, stdout=log, stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -190,6 +190,7 @@ def test_gunicorn_processes_share_their_counts_through_the_multiprocess_folder(t
     try:
         session = requests.Session()
         session.trust_env = False  # loopback: never through a proxy from the environment
+        session.headers["Connection"] = "close"  # a new connection per request, for either process to accept
 
         def get(path, **kwargs):
             return session.get(url + path, timeout=10, **kwargs)

@@ -13,3 +13,13 @@ def worker_niceness():
 
     return os.getpriority(os.PRIO_PROCESS, 0)
 
+
+
+def mark_then_sleep(path, seconds):
+    """Says it has started (a file at `path`), then stays busy: a task that a stopping cluster must drain."""
+    import time
+    from pathlib import Path
+
+    Path(path).write_text("started")
+    time.sleep(seconds)
+    return seconds

@@ -1,0 +1,33 @@
+"""Django's ASGI handler, streaming a synchronous response iterator (a FileResponse) instead of buffering it whole.
+
+Django consumes such an iterator into a list before sending it (with a warning), so each download of a 60 MB
+original sat in memory while the client read it. Here the iterator is read in the request thread a batch at a time,
+and the event loop sends each batch before the next is read; between batches the thread serves other requests.
+"""
+
+from asgiref.sync import sync_to_async
+from django.core.handlers.asgi import ASGIHandler
+
+BATCH_BYTES = 256 * 1024  # per hop to the request thread: FileResponse reads 4 KB blocks
+
+
+def _next_batch(iterator):
+    batch = bytearray()
+    for part in iterator:
+        batch += part
+        if len(batch) >= BATCH_BYTES:
+            break
+    return bytes(batch)
+
+
+async def _batches(iterator):
+    next_batch = sync_to_async(_next_batch, thread_sensitive=True)  # the thread the view ran in, as under WSGI
+    while batch := await next_batch(iterator):
+        yield batch
+
+
+class StreamingASGIHandler(ASGIHandler):
+    async def send_response(self, response, send):
+        if response.streaming and not response.is_async:
+            response.streaming_content = _batches(iter(response.streaming_content))
+        await super().send_response(response, send)
