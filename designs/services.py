@@ -356,7 +356,10 @@ TITLE_MAX_LENGTH = 200
 
 
 def design_rename(*, design_id, owner, title, now=None):
-    """Give the owner's design a new title; another customer's design is a 404, a blank or overlong title a 400."""
+    """Give the owner's design a new title; another customer's design is a 404 (whatever the title), a blank or
+    overlong title a 400."""
+    if not Design.objects.filter(pk=design_id, owner=owner).exists():
+        raise DesignError("No such design.", status=404)
     if not isinstance(title, str):
         title = ""
     title = re.sub(r"[\x00-\x1f\x7f]", "", unicodedata.normalize("NFC", title)).strip()
@@ -367,7 +370,7 @@ def design_rename(*, design_id, owner, title, now=None):
     now = now or timezone.now()
     with transaction.atomic():
         if not Design.objects.filter(pk=design_id, owner=owner).update(title=title, updated_at=now):
-            raise DesignError("No such design.", status=404)
+            raise DesignError("No such design.", status=404)  # deleted meanwhile
         library.changed(owner.pk)
     return Design.objects.get(pk=design_id)
 

@@ -74,6 +74,8 @@ def test_rename_and_delete_of_another_customers_design_are_404(client, other_use
         assert patch(client, design, {"title": "Mine now"}).status_code == 404
         assert client.delete(f"/api/designs/{design.pk}").status_code == 404
         assert client.post(f"/designs/{design.pk}/rename", {"title": "Mine now"}).status_code == 404
+        assert client.post(f"/designs/{design.pk}/rename", {"title": ""}).status_code == 404  # not a form error
+        assert patch(client, design, {}).status_code == 404
         assert client.post(f"/designs/{design.pk}/delete").status_code == 404
     assert Design.objects.get(pk=design.pk).title == "Alice's"
 
