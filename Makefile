@@ -36,7 +36,8 @@ demo: migrate
 ## make run: set up and start the web server and a task worker; Ctrl-C stops both.
 run: demo
 	$(BIN)/python manage.py collectstatic --noinput -v0
-	@echo; echo "Threadline: http://$(HOST):$(PORT)/   admin: http://$(HOST):$(PORT)/admin/   health: http://$(HOST):$(PORT)/healthz"
+	@echo; echo "Threadline is serving on port $(PORT) (PORT=... make run for another): http://$(HOST):$(PORT)/"
+	@echo "  admin: http://$(HOST):$(PORT)/admin/   health: http://$(HOST):$(PORT)/healthz"
 	@cat var/demo-logins.txt 2>/dev/null || true; echo
 	@rm -rf var/metrics && mkdir -p var/metrics  # gunicorn's processes share their metrics there; fresh each start
 	@bash -c 'trap "trap - INT TERM EXIT; kill 0" INT TERM EXIT; \
@@ -45,9 +46,9 @@ run: demo
 		PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/metrics $(BIN)/gunicorn project.asgi -b $(HOST):$(PORT) -w $(WEB_WORKERS) --access-logfile - & \
 		wait'
 
-## make test: the whole suite; on PostgreSQL and Redis when DATABASE_URL and REDIS_URL are set.
+## make test: the whole suite; on PostgreSQL and Redis when DATABASE_URL and REDIS_URL are set. It writes to a
+## temporary folder of its own (tests/settings.py), never to var/.
 test: install-dev
-	mkdir -p var
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install-dev

@@ -8,3 +8,9 @@ class SignupForm(UserCreationForm):
 
     class Meta(UserCreationForm.Meta):
         fields = ("username", "email")
+
+
+class EmailChangeForm(forms.Form):
+    email = forms.EmailField(label="New e-mail address")
+    password = forms.CharField(label="Current password", strip=False,
+                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))

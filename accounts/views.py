@@ -1,14 +1,43 @@
-"""Sign-up, log-in and password pages: Django's auth views, with the site's templates and links."""
+"""Sign-up, log-in, password and account pages: Django's auth views, with the site's templates and links."""
 
 from axes.utils import reset as reset_lockout
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from accounts.forms import SignupForm
+from accounts import services
+from accounts.forms import EmailChangeForm, SignupForm
 from accounts.lockout import normalised_username
+from orders.models import Address, Order
+
+ORDERS_PAGE_SIZE = 10
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account(request):
+    """The account page: e-mail address (changed with the current password), password links, saved addresses,
+    order history."""
+    form = EmailChangeForm(request.POST or None, initial={"email": request.user.email})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.account_change_email(user=request.user, email=form.cleaned_data["email"],
+                                          password=form.cleaned_data["password"])
+        except services.AccountError as error:
+            form.add_error(error.field, error.message)
+        else:
+            messages.success(request, f"Your e-mail address is now {request.user.email}.")
+            return redirect("account")
+    orders = Paginator(Order.objects.for_customer_list(request.user), ORDERS_PAGE_SIZE)
+    return render(request, "accounts/account.html", {
+        "form": form, "page": orders.get_page(request.GET.get("page")),
+        "addresses": Address.objects.for_customer(request.user),
+    })
 
 
 @require_http_methods(["GET", "POST"])

@@ -119,7 +119,7 @@ ERRORS = {
     401: "Not logged in.",
     403: "Not allowed, or the CSRF check failed (send the csrftoken cookie's value in X-CSRFToken).",
     404: "No such thing, or not yours.",
-    409: "Not yet possible: the design is not processed (or failed).",
+    409: "Not possible in the current state: the design is not processed (or failed), or an order uses it.",
     413: "The request body is over the size limit.",
     429: "Too many requests; Retry-After says when to try again.",
     500: "Server error (logged).",
@@ -185,9 +185,16 @@ PATHS = {
                                 schema=_ref("DesignPage"), errors=(404,),
                                 parameters=[{"name": "page", "in": "query", "required": False,
                                              "schema": {"type": "integer", "minimum": 1}}])],
-    "/api/designs/{design_id}": [_operation("get", "design_detail", "A design with its near duplicates.", ok=200,
-                                            schema=_ref("Design"), errors=(404,),
-                                            parameters=[_path_parameter("design_id", UUID)])],
+    "/api/designs/{design_id}": [
+        _operation("get", "design_detail", "A design with its near duplicates.", ok=200, schema=_ref("Design"),
+                   errors=(404,), parameters=[_path_parameter("design_id", UUID)]),
+        _operation("patch", "design_rename", "Rename the user's own design.", ok=200, schema=_ref("DesignSummary"),
+                   errors=(404,), parameters=[_path_parameter("design_id", UUID)],
+                   body=_json_content(_object({"title": {"type": "string", "minLength": 1, "maxLength": 200}}))),
+        _operation("delete", "design_delete", "Delete the user's own design and, when nothing else uses them, its "
+                   "files; a design an order uses is kept (409).", ok=204, schema=None, errors=(404, 409),
+                   parameters=[_path_parameter("design_id", UUID)]),
+    ],
     "/api/designs/{design_id}/mockups": [_operation(
         "post", "mockup_create", "Render the design onto a garment template.", ok=202, schema=_ref("MockupCreated"),
         errors=(404, 409), parameters=[_path_parameter("design_id", UUID)],

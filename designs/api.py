@@ -2,12 +2,12 @@
 
 from django.core.exceptions import RequestDataTooBig, TooManyFilesSent
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
 from core import ratelimit
-from core.api import ApiError, api_view
+from core.api import ApiError, api_view, json_body
 from designs import library, selectors, services
 from designs.models import Design, UploadBatch, thumbnail_url
 from designs.similarity import to_unsigned64
@@ -142,8 +142,14 @@ def _design_list_page(owner, number):
     }
 
 
-@api_view("GET")
+@api_view("GET", "PATCH", "DELETE")
 def design_detail(request, design_id):
+    if request.method == "PATCH":
+        design = services.design_rename(design_id=design_id, owner=request.user, title=json_body(request).get("title"))
+        return JsonResponse(design_summary(design))
+    if request.method == "DELETE":
+        services.design_delete(design_id=design_id, owner=request.user)
+        return HttpResponse(status=204)
     design = get_object_or_404(Design.objects.visible_to(request.user), pk=design_id)
     return JsonResponse(
         {

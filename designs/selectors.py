@@ -34,3 +34,8 @@ def look_alikes(design):
     for other in similar:
         other.similarity_distance = matches[other.pk]
     return similar
+
+
+def orders_using(design):
+    """How many orders have a line with this design (such a design is kept, not deleted)."""
+    return design.order_items.values("order_id").distinct().count()

@@ -1,6 +1,7 @@
 """Every write to designs and batches goes through here."""
 
 import hashlib
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -9,7 +10,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, ProtectedError
 from django.utils import timezone
 
 from core.api import ApiError
@@ -19,6 +20,8 @@ from core.text import storable_text
 from designs import library, similarity
 from designs.models import THUMBNAIL_SIZES, Design, UploadBatch, original_key, thumbnail_key
 from imaging import inspection, processing
+
+logger = logging.getLogger(__name__)
 
 MAX_PROCESSING_ATTEMPTS = 3  # a file that kills its worker this often is given up on, not retried forever
 HASH_CHUNK_BYTES = 1024 * 1024
@@ -347,3 +350,64 @@ def design_sweep_stale(*, now=None):
 
     before = now - timezone.timedelta(seconds=settings.SWEEP_STALE_AFTER_S)
     return reenqueue_stale(Design.objects.stale(before=before), process_design, now=now, group="designs")
+
+
+TITLE_MAX_LENGTH = 200
+
+
+def design_rename(*, design_id, owner, title, now=None):
+    """Give the owner's design a new title; another customer's design is a 404 (whatever the title), a blank or
+    overlong title a 400."""
+    if not Design.objects.filter(pk=design_id, owner=owner).exists():
+        raise DesignError("No such design.", status=404)
+    if not isinstance(title, str):
+        title = ""
+    title = re.sub(r"[\x00-\x1f\x7f]", "", unicodedata.normalize("NFC", title)).strip()
+    if not title:
+        raise DesignError("Enter a title for the design.", details={"title": "required"})
+    if len(title) > TITLE_MAX_LENGTH:
+        raise DesignError(f"A title is at most {TITLE_MAX_LENGTH} characters.", details={"title": "too long"})
+    now = now or timezone.now()
+    with transaction.atomic():
+        if not Design.objects.filter(pk=design_id, owner=owner).update(title=title, updated_at=now):
+            raise DesignError("No such design.", status=404)  # deleted meanwhile
+        library.changed(owner.pk)
+    return Design.objects.get(pk=design_id)
+
+
+def design_delete(*, design_id, owner):
+    """Delete the owner's design unless an order uses it (409). Its files (original, thumbnails, mockup images) are
+    deleted after commit when no other row, of any customer, names the same content."""
+    from mockups.models import Mockup
+
+    with transaction.atomic():
+        design = Design.objects.select_for_update().filter(pk=design_id, owner=owner).first()
+        if design is None:
+            raise DesignError("No such design.", status=404)
+        orders = design.order_items.values("order_id").distinct().count()
+        if orders:
+            raise DesignError(f"This design is kept: {orders} order{'s use' if orders > 1 else ' uses'} it.",
+                              status=409, details={"orders": orders})
+        mockups = Mockup.objects.filter(design=design).exclude(image_key="")
+        mockup_keys = set(mockups.values_list("image_key", flat=True))
+        try:
+            design.delete()
+        except ProtectedError:  # an order placed since the count above
+            raise DesignError("This design is kept: an order uses it.", status=409) from None
+        library.changed(owner.pk)
+        sha256, image_format = design.sha256, design.format
+        transaction.on_commit(lambda: _release_files(sha256, image_format, mockup_keys), robust=True)
+
+
+def _release_files(sha256, image_format, mockup_keys):
+    """Delete a deleted design's files that no remaining row needs; a failed delete only leaves a stray file."""
+    from mockups.models import Mockup
+
+    keys = set(mockup_keys) - set(Mockup.objects.filter(image_key__in=mockup_keys).values_list("image_key", flat=True))
+    if not Design.objects.filter(sha256=sha256).exists():
+        keys |= {original_key(sha256, image_format), *(thumbnail_key(sha256, size) for size in THUMBNAIL_SIZES)}
+    for key in sorted(keys):
+        try:
+            default_storage.delete(key)
+        except Exception:
+            logger.exception("could not delete %s", key)

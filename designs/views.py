@@ -78,7 +78,8 @@ def detail(request, design_id):
     design = get_object_or_404(
         Design.objects.visible_to(request.user).select_related("duplicate_of", "not_duplicate_of"), pk=design_id)
     similar = library.cached(design.owner_id, f"similar-tiles:{design.pk}", lambda: selectors.look_alikes(design))
-    return render(request, "designs/detail.html", {"design": design, "similar": similar})
+    used_by = selectors.orders_using(design) if design.owner_id == request.user.pk else 0
+    return render(request, "designs/detail.html", {"design": design, "similar": similar, "used_by_orders": used_by})
 
 
 @login_required
@@ -94,6 +95,34 @@ def not_duplicate(request, design_id):
     else:
         messages.success(request, "Kept as a design of its own. It is still listed with the designs it looks like.")
     return redirect("designs:detail", design_id=design_id)
+
+
+@login_required
+@require_POST
+def rename(request, design_id):
+    try:
+        services.design_rename(design_id=design_id, owner=request.user, title=request.POST.get("title"))
+    except services.DesignError as error:
+        if error.status == 404:
+            raise Http404(error.message) from None
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Design renamed.")
+    return redirect("designs:detail", design_id)
+
+
+@login_required
+@require_POST
+def delete(request, design_id):
+    try:
+        services.design_delete(design_id=design_id, owner=request.user)
+    except services.DesignError as error:
+        if error.status == 404:
+            raise Http404(error.message) from None
+        messages.error(request, error.message)
+        return redirect("designs:detail", design_id)
+    messages.success(request, "Design deleted.")
+    return redirect("designs:gallery")
 
 
 @login_required

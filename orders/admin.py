@@ -16,6 +16,7 @@ from designs.templatetags.design_tags import design_thumbnail
 from orders import emails, transitions
 from orders.models import Address, Carrier, Order, OrderEvent, OrderItem, OutgoingMail, Payment, Product
 from orders.order_admin_views import OrderWorkflowAdminMixin
+from orders.production_admin import ProductionAdminMixin
 
 LIST_COLUMNS = ("id", "number", "customer_id", "email", "name", "status", "payment_status", "item_count", "total",
                 "created_at", "updated_at")
@@ -140,7 +141,7 @@ class PlainActionCheckbox:
 
 
 @admin.register(Order)
-class OrderAdmin(OrderWorkflowAdminMixin, PlainActionCheckbox, admin.ModelAdmin):
+class OrderAdmin(ProductionAdminMixin, OrderWorkflowAdminMixin, PlainActionCheckbox, admin.ModelAdmin):
     list_display = ("display_number", "preview", "name", "email", "status", "payment_status", "item_count", "total",
                     "created_at")
     list_filter = ("status", "payment_status", ("created_at", admin.DateFieldListFilter))

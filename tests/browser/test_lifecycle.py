@@ -3,9 +3,11 @@ real mail to an SMTP sink: sign up, upload, order with an address, pay by bank t
 production, shipping, tracking. Any console error or unexpected 4xx/5xx fails it."""
 
 import re
+import zipfile
 
 import pytest
 from playwright.sync_api import expect
+from pypdf import PdfReader
 
 from designs.models import Design
 from mockups.models import Mockup
@@ -133,7 +135,16 @@ def test_an_order_from_sign_up_to_the_tracking_link(new_page, log_in, staff_user
     expect(staff.locator("#workflow-status")).to_have_text("In production")
     mail_with(smtp, f"Your order {order.display_number} is in production")
 
-    # LEAD: after merging the production branch, download the print files zip and the packing slip here.
+    # Staff download the print files and the packing slip from the order page.
+    with staff.expect_download() as download:
+        staff.get_by_role("link", name="Print files (zip)").click()
+    print_files = zipfile.ZipFile(download.value.path())
+    assert print_files.namelist() == [f"{order.display_number}-1-M-white.png"]
+    assert print_files.read(print_files.namelist()[0]) == artwork.read_bytes()
+    with staff.expect_download() as download:
+        staff.get_by_role("link", name="Packing slip (PDF)").click()
+    slip = PdfReader(download.value.path()).pages[0].extract_text().splitlines()
+    assert order.display_number in " ".join(slip) and "1 High Street" in slip and "N1 9GU London" in slip
 
     staff.get_by_label("Carrier").select_option(label="UPS")
     staff.get_by_label("Tracking number").fill("1Z999AA10123456784")

@@ -33,6 +33,8 @@ ID_ROUTES = {
     "designs:detail": Access(staff=True),
     "designs:original": Access(staff=True),
     "designs:not_duplicate": Access(staff=False, why="whether a design is a copy is its owner's word"),
+    "designs:rename": Access(staff=False, why="a design is renamed and deleted by its owner alone"),
+    "designs:delete": Access(staff=False, why="a design is renamed and deleted by its owner alone"),
     "orders:detail": Access(staff=True),
     "orders:proof_decide": Access(staff=False, why="the customer approves a proof; staff work from the admin"),
     "orders:address": Access(staff=False, why="the customer adds the address; staff edit it in the admin"),
