@@ -15,4 +15,11 @@ class Worker(UvicornWorker):
         super().init_signals()
         # uvicorn shuts down on SIGTERM, then raises it again once done: exit cleanly then, or gunicorn logs every
         # stop of every process as an error ("Worker was sent SIGTERM!").
-        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+        signal.signal(signal.SIGTERM, _exit_once)
+
+
+def _exit_once(signum, frame):
+    # A stop of the process group sends SIGTERM twice (the group's, then the master's): a second exit raised while
+    # the interpreter already shuts down prints a traceback.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    sys.exit(0)
