@@ -1,8 +1,9 @@
-"""Designs: per-image processing (bench.imaging), a 50-image batch end to end with one and two workers, and the
-near-duplicate query at 10^4, 10^5 and 10^6 designs beside a full Hamming scan and an in-memory scan.
+"""Designs: per-image processing (bench.imaging), a 50-image batch end to end with one and two workers, the upload
+pipeline over HTTP under make run's set-up (bench.pipeline), and the near-duplicate query at 10^4, 10^5 and 10^6
+designs beside a full Hamming scan and an in-memory scan.
 
-    python -m bench designs                  # all three, on the configured database
-    python -m bench designs --only neardup   # one part: imaging | batch | neardup
+    python -m bench designs                  # all four, on the configured database
+    python -m bench designs --only neardup   # one part: imaging | batch | pipeline | neardup
 The batch part starts real `qcluster` processes; stop `make run` first so its workers do not take the tasks.
 The near-duplicate part needs PostgreSQL (DATABASE_URL); it adds its rows under a user named bench-library.
 """
@@ -28,7 +29,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 def main():
     parser = argparse.ArgumentParser(prog="python -m bench designs")
-    parser.add_argument("--only", choices=["imaging", "batch", "neardup"])
+    parser.add_argument("--only", choices=["imaging", "batch", "pipeline", "neardup"])
+    parser.add_argument("--rounds", type=int, default=3, help="pipeline rounds (default 3)")
     parser.add_argument("--sizes", default=",".join(map(str, NEARDUP_SIZES)))
     args = parser.parse_args()
     if args.only in (None, "imaging"):
@@ -36,6 +38,10 @@ def main():
 
         sys.argv = [sys.argv[0]]
         imaging.main()
+    if args.only in (None, "pipeline"):
+        from bench import pipeline
+
+        pipeline.main(rounds=args.rounds)
     django.setup()
     if args.only in (None, "batch"):
         batch_end_to_end()

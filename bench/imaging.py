@@ -26,14 +26,15 @@ THUMBNAIL_SIZES = (256, 640)
 GRAIN = 2  # +-levels of noise: 4500x5400 RGBA PNGs come out 7-9 MB, 4000x3000 JPEGs ~2.6 MB
 
 
-def make_print_file(width, height, *, seed, transparent):
-    """A synthetic design: noisy gradients, shapes and text, on transparency when ``transparent``."""
+def make_print_file(width, height, *, seed, transparent, grain=GRAIN):
+    """A synthetic design: noisy gradients, shapes and text, on transparency when ``transparent``; more ``grain``
+    makes a larger file."""
     rng = np.random.default_rng(seed)
     # Smooth colour fields from a coarse random grid, plus grain so the file does not compress to nothing.
     small = rng.integers(0, 256, (height // 600 + 2, width // 600 + 2, 3), dtype=np.uint8)
     image = Image.fromarray(small, "RGB").resize((width, height), Image.Resampling.BICUBIC)
     # Photos are grainy all over; designs have a "photographic" band, the rest smooth like vector artwork.
-    grain_rows, amplitude = (height * 2 // 5, GRAIN) if transparent else (height, 6 * GRAIN)
+    grain_rows, amplitude = (height * 2 // 5, grain) if transparent else (height, 6 * grain)
     grain = rng.integers(-amplitude, amplitude + 1, (grain_rows, width, 1), dtype=np.int16)  # luminance grain
     pixels = np.asarray(image).copy()
     pixels[:grain_rows] = np.clip(pixels[:grain_rows] + grain, 0, 255)
