@@ -1,4 +1,9 @@
-"""Django's ASGI handler, streaming a synchronous response iterator (a FileResponse) instead of buffering it whole.
+"""Django's ASGI handler, serving a process's requests in one thread and streaming file responses.
+
+Django gives each request its own thread (a ThreadSensitiveContext per request). Threads of one process only queue
+for the GIL, and each held a pooled database connection while it waited: a burst of log-ins (PBKDF2) took every
+connection and the rest answered 503. Without that context every view runs in asgiref's one sync thread, as in a
+sync gunicorn worker, while the event loop still reads bodies and sends responses.
 
 Django consumes such an iterator into a list before sending it (with a warning), so each download of a 60 MB
 original sat in memory while the client read it. Here the iterator is read in the request thread a batch at a time,
@@ -27,6 +32,11 @@ async def _batches(iterator):
 
 
 class StreamingASGIHandler(ASGIHandler):
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
+        await self.handle(scope, receive, send)
+
     async def send_response(self, response, send):
         if response.streaming and not response.is_async:
             response.streaming_content = _batches(iter(response.streaming_content))

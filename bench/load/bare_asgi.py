@@ -1,4 +1,4 @@
-"""The ceiling for `python -m bench load`: the project's settings and middleware, one view that returns "ok".
+"""The ceiling for `python -m bench load`: the project's settings, middleware and ASGI stack, one "ok" view.
 
 Served by the same gunicorn command as the app (`gunicorn bench.load.bare_asgi`); this module is its own URLconf,
 so the project gains no URL. What a page costs beyond this is the page's own work (queries, templates).
@@ -19,7 +19,6 @@ def ok(request):
 urlpatterns = [path("", ok)]
 
 from django.conf import settings  # noqa: E402
-from django.core.asgi import get_asgi_application  # noqa: E402
 
 settings.ROOT_URLCONF = __name__
-application = get_asgi_application()
+from project.asgi import application  # noqa: E402, F401  the app's own ASGI stack
