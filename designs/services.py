@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from core.api import ApiError
 from core.storage import store, store_many
-from core.tasks import enqueue, reenqueue_stale
+from core.tasks import enqueue, enqueue_each, reenqueue_stale
 from core.text import storable_text
 from designs import library, similarity
 from designs.models import THUMBNAIL_SIZES, Design, UploadBatch, original_key, thumbnail_key
@@ -27,6 +27,7 @@ MAX_PROCESSING_ATTEMPTS = 3  # a file that kills its worker this often is given 
 HASH_CHUNK_BYTES = 1024 * 1024
 # Std-dev of the 32x32 grey (0-255) below which a design is near-blank: such designs collide on phash alone.
 LOW_DETAIL = 8.0
+FINGERPRINTED_STATUSES = (Design.Status.READY, Design.Status.DUPLICATE)  # what uploads are compared with
 # What processing finds out about a file's content, which every design with the same content shares.
 PROCESSING_RESULTS = ("phash", "dhash", "detail", "colours", "fingerprint", "phash_0", "phash_1", "phash_2",
                       "phash_3", "has_thumbnail", "thumb_width", "thumb_height")
@@ -350,6 +351,32 @@ def design_sweep_stale(*, now=None):
 
     before = now - timezone.timedelta(seconds=settings.SWEEP_STALE_AFTER_S)
     return reenqueue_stale(Design.objects.stale(before=before), process_design, now=now, group="designs")
+
+
+def design_fingerprint(*, design_id):
+    """Give a design processed before fingerprints existed its fingerprint, made from its original as processing
+    makes it; True if written. Idempotent: a design that has one, is unfinished or is gone is left alone."""
+    design = Design.objects.filter(pk=design_id, fingerprint__isnull=True, status__in=FINGERPRINTED_STATUSES).only(
+        "id", "sha256", "format").first()
+    if design is None:
+        return False
+    try:
+        with default_storage.open(design.original_key, "rb") as original:
+            processed = processing.process_image(original, thumbnail_sizes=THUMBNAIL_SIZES)
+    except (inspection.ImageRejected, OSError) as exc:  # a lost or damaged original: the old rule keeps judging it
+        logger.warning("no fingerprint for design %s: %s", design_id, exc)
+        return False
+    return bool(Design.objects.filter(pk=design_id, fingerprint__isnull=True).update(
+        fingerprint=processed.fingerprint))
+
+
+def design_fingerprint_backfill(*, limit=None):
+    """Enqueue design_fingerprint for each finished design without a fingerprint, oldest first; returns how many."""
+    from designs.tasks import fingerprint_design
+
+    ids = Design.objects.filter(fingerprint__isnull=True, status__in=FINGERPRINTED_STATUSES).order_by(
+        "created_at").values_list("pk", flat=True)
+    return enqueue_each(fingerprint_design, ids[:limit].iterator() if limit else ids.iterator(), group="fingerprints")
 
 
 TITLE_MAX_LENGTH = 200

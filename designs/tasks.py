@@ -8,6 +8,10 @@ def process_design(design_id):
     services.design_process(design_id=design_id)
 
 
+def fingerprint_design(design_id):
+    services.design_fingerprint(design_id=design_id)
+
+
 def sweep_stale_designs():
     return services.design_sweep_stale()
 

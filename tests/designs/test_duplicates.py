@@ -1,10 +1,12 @@
 """The duplicate flag's second stage, through the real upload and processing services (issue 18)."""
 
+import io
 from pathlib import Path
 
 import numpy as np
 import pytest
 import pywt.data
+from django.core.management import call_command
 from django.urls import reverse
 from PIL import Image, ImageDraw, ImageFont
 
@@ -142,3 +144,25 @@ def test_admin_shows_a_duplicate_group_with_the_reason_for_each_link(client, use
     assert f'<a href="../../{kept.pk}/change/">stairs proof</a>: owner said not a duplicate' in page
     listing = client.get(reverse("admin:designs_design_changelist") + "?duplicate_reason=cropped+copy")
     assert "stairs cropped" in listing.content.decode() and "(cropped copy, " in listing.content.decode()
+
+
+def test_designs_processed_before_fingerprints_get_them_from_the_backfill_and_then_catch_crops(
+        user, tasks_inline, django_capture_on_commit_callbacks):
+    original = add(user, "stairs.png", photo())
+    made = original.fingerprint
+    Design.objects.filter(pk=original.pk).update(fingerprint=None)  # as a design processed before fingerprints
+    out = io.StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("backfill_fingerprints", stdout=out)
+    assert out.getvalue().startswith("Queued 1 design(s)")
+    assert bytes(Design.objects.get(pk=original.pk).fingerprint) == bytes(made)
+    copy = add(user, "stairs-cropped.png", crop_each_side(photo()))
+    assert copy.duplicate_of_id == original.pk and copy.duplicate_reason == "cropped copy"
+
+
+def test_the_fingerprint_backfill_leaves_designs_that_have_one_or_are_unfinished(user):
+    original = add(user, "stairs.png", photo())
+    assert not services.design_fingerprint(design_id=original.pk)
+    Design.objects.filter(pk=original.pk).update(fingerprint=None, status=Design.Status.QUEUED)
+    assert not services.design_fingerprint(design_id=original.pk)
+    assert services.design_fingerprint_backfill() == 0
