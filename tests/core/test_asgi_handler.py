@@ -69,3 +69,10 @@ def test_a_sync_iterator_is_sent_in_bounded_batches():
     batches = asyncio.run(collect())
     assert b"".join(batches) == b"".join(blocks)
     assert len(batches) == 5 and all(len(batch) <= BATCH_BYTES for batch in batches)
+
+
+
+@pytest.mark.parametrize("handler, is_async", [(StreamingASGIHandler, False), (ASGIHandler, True)])
+def test_the_middleware_chain_is_synchronous_where_django_adapts_each_method(handler, is_async):
+    # An async chain hops between the event loop and the view thread for every synchronous middleware method.
+    assert asyncio.iscoroutinefunction(handler()._middleware_chain) is is_async
