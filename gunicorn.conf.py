@@ -3,8 +3,8 @@
 One process per core and one more, because a page is CPU-bound Python and threads of one process queue for the GIL.
 Each runs uvicorn (project/uvicorn_worker.py) in front of Django's ASGI handler: the event loop reads request bodies
 as slowly as clients send them while Django serves one request at a time, so a slow upload holds no process.
-project.asgi refuses a body over REQUEST_MAX_BYTES before reading it and streams file responses in batches. The
-cost: a busy process still accepts connections, so a request may wait behind another while a second process idles.
+project.asgi refuses a body over REQUEST_MAX_BYTES before reading it, streams file responses in batches and closes
+each connection after its response, so a client's next request goes to a free process, as with sync workers.
 """
 
 import gc

@@ -292,3 +292,14 @@ def test_an_upload_through_the_server_comes_back_byte_for_byte(web):
     assert download.content == artwork
     # Streamed, not gathered into memory first (Django's ASGI handler warns when it gathers).
     assert "must consume synchronous iterators" not in log_path.read_text()
+
+
+def test_each_connection_is_closed_after_its_response(web):
+    """A kept-alive connection would hold its client's next request on this process, busy or not."""
+    port, _ = web
+    with connect(port) as sock:
+        sock.settimeout(5)  # a connection kept alive would leave read_response waiting for the end
+        sock.sendall(head("GET", "/accounts/login/", {}))
+        status, headers, body = read_response(sock)
+    assert status == 200 and headers["connection"] == "close"
+    assert b"</html>" in body
