@@ -1,4 +1,4 @@
-"""An ASGI wrapper that closes each connection after its response, as gunicorn's sync workers and nginx do.
+"""An ASGI wrapper that closes each connection after its response, as gunicorn's sync workers did.
 
 A process serves one request at a time, and a kept-alive connection ties the client's next request to the process
 that answered the last one, to wait there while another process idles. A new connection goes to whichever process's
