@@ -249,7 +249,7 @@ def upload_decisions(owner, library_hashes, size, rng):
     from bench.timing import print_table, summary
     from designs.models import Design
     from designs.services import find_near_duplicate
-    from designs.similarity import CANDIDATE_CHUNK_RADIUS, candidate_queries
+    from designs.similarity import candidate_queries
 
     def flipped(value, bits):
         for bit in rng.sample(range(64), bits):
@@ -268,8 +268,7 @@ def upload_decisions(owner, library_hashes, size, rng):
     candidates = set()
     for upload in uploads:
         queries = candidate_queries(upload.phash, upload.probe_hashes)
-        candidates.update(pk for pk, _ in Design.objects.phash_candidates_any(owner_id=owner.pk, queries=queries,
-                                                      radius=CANDIDATE_CHUNK_RADIUS))
+        candidates.update(pk for pk, _ in Design.objects.phash_candidates_any(owner_id=owner.pk, queries=queries))
     Design.objects.filter(pk__in=candidates).update(fingerprint=stored.processed.fingerprint)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE designs_design")  # the update left pages that index-only scans must visit
@@ -278,8 +277,7 @@ def upload_decisions(owner, library_hashes, size, rng):
     for upload in uploads:
         queries = candidate_queries(upload.phash, upload.probe_hashes)
         started = time.perf_counter()
-        Design.objects.phash_candidates_any(owner_id=owner.pk, queries=queries,
-                                                      radius=CANDIDATE_CHUNK_RADIUS)
+        Design.objects.phash_candidates_any(owner_id=owner.pk, queries=queries)
         stage.append((time.perf_counter() - started) * 1000)
         started = time.perf_counter()
         find_near_duplicate(design, upload)

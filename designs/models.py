@@ -77,16 +77,16 @@ class DesignQuerySet(models.QuerySet):
         One UNION ALL of index-only range probes, one per chunk (the measured fastest form); verify exactly after.
         Written as SQL: compiling the same four ORM probes cost more than running them (~1.3 ms, measured).
         """
-        return self.phash_candidates_any(owner_id=owner_id, queries=[(phash, max_distance)])
+        return self.phash_candidates_any(owner_id=owner_id, queries=[(phash, max_distance, None)])
 
-    def phash_candidates_any(self, *, owner_id, queries, radius=None):
-        """phash_candidates() for several ``(phash, max_distance)`` at once, probing
-        similarity.candidate_chunk_values(queries, radius=radius): still one probe per chunk index (12 UNION ALL
-        branches were planned in ~1.7 ms, measured)."""
+    def phash_candidates_any(self, *, owner_id, queries):
+        """phash_candidates() for several ``(phash, max_distance, chunk_radius)`` at once, probing
+        similarity.candidate_chunk_values(queries): still one probe per chunk index (12 UNION ALL branches were
+        planned in ~1.7 ms, measured)."""
         connection = connections[self.db]
         postgres = connection.vendor == "postgresql"
         table = connection.ops.quote_name(self.model._meta.db_table)
-        values = similarity.candidate_chunk_values(queries, radius=radius)
+        values = similarity.candidate_chunk_values(queries)
         probes, params = [], []
         for k, chunk_values in enumerate(values):
             if postgres:
@@ -95,7 +95,7 @@ class DesignQuerySet(models.QuerySet):
                 probes.append(f"SELECT id, phash FROM {table} WHERE owner_id = %s AND phash_{k} = ANY(%s) "
                               f"AND ({verify})")
                 params += [owner_id, sorted(chunk_values)]
-                for phash, max_distance in queries:
+                for phash, max_distance, _ in queries:
                     params += [similarity.to_signed64(phash & similarity.MASK64), max_distance]
             else:
                 probes.append(f"SELECT id, phash FROM {table} WHERE owner_id = %s AND phash_{k} IN "

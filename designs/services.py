@@ -252,8 +252,7 @@ def find_near_duplicate(design, processed):
     """
     queries = similarity.candidate_queries(processed.phash, processed.probe_hashes)
     distances = {}
-    for pk, value in Design.objects.phash_candidates_any(owner_id=design.owner_id, queries=queries,
-                                                         radius=similarity.CANDIDATE_CHUNK_RADIUS):
+    for pk, value in Design.objects.phash_candidates_any(owner_id=design.owner_id, queries=queries):
         if pk != design.pk and similarity.matches_any(queries, value):
             distances[pk] = similarity.hamming(processed.phash, value)
     nearest = sorted(distances, key=lambda pk: (distances[pk], pk))[:SECOND_STAGE_CANDIDATES]

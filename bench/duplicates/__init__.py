@@ -111,7 +111,7 @@ def new_flag(query, library, timings):
     from designs import similarity
 
     queries = similarity.candidate_queries(query.processed.phash, query.processed.probe_hashes)
-    chunk_values = similarity.candidate_chunk_values(queries, radius=similarity.CANDIDATE_CHUNK_RADIUS)
+    chunk_values = similarity.candidate_chunk_values(queries)
     candidates = [(entry.label, similarity.hamming(query.processed.phash, entry.processed.phash),
                    entry.processed.fingerprint) for entry in library
                   if similarity.matches_any(queries, entry.processed.phash, chunk_values)]

@@ -189,10 +189,10 @@ def test_a_narrower_radius_finds_a_far_hash_only_where_one_chunk_agrees_closely(
 
     assert [len(values) for _, values in chunk_probes(query, 11, radius=1)] == [17] * CHUNKS
     assert chunk_probes(query, 5, radius=3) == chunk_probes(query, 5)  # never wider than the pigeonhole radius
-    values = candidate_chunk_values([(query, 11)], radius=1)
+    values = candidate_chunk_values([(query, 11, 1)])
     uneven, even = flipped([1, 4, 4, 2]), flipped([3, 3, 3, 2])
     assert hamming(query, uneven) == hamming(query, even) == 11
-    assert matches_any([(query, 11)], uneven, values)
-    assert not matches_any([(query, 11)], even, values)
-    assert matches_any([(query, 11)], even)  # the exact search finds it
-    assert not matches_any([(query, 10)], uneven, values)
+    assert matches_any([(query, 11, 1)], uneven, values)
+    assert not matches_any([(query, 11, 1)], even, values)
+    assert matches_any([(query, 11, 1)], even)  # the exact search finds it
+    assert not matches_any([(query, 10, 1)], uneven, values)
