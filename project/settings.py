@@ -223,7 +223,9 @@ Q_CLUSTER = {
     "catch_up": False,
     "label": "Task queue",
     "orm": "default",
-    "poll": 0.5,
+    # s between polls of an empty ORM queue: at 0.5 a new upload waited up to 0.5 s for a worker to see it; an idle poll
+    # reads a table that holds only the queued tasks
+    "poll": 0.1,
 }
 if Q_BROKER == "redis" and REDIS_URL:
     del Q_CLUSTER["orm"], Q_CLUSTER["poll"]
