@@ -5,6 +5,7 @@ REASONS = {
     "same picture": "the same picture as",
     "edited copy": "a copy, with small changes, of",
     "cropped copy": "a cropped copy of",
+    "slightly turned copy": "a slightly turned copy of",
     "similar hashes": "a copy of",
 }
 

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from PIL import Image, ImageDraw, ImageFont
 
-from designs import selectors, services
+from designs import selectors, services, wording
 from designs.models import Design, UploadBatch
 from tests.conftest import encode, upload_file
 
@@ -71,6 +71,17 @@ def test_a_photo_cropped_3_percent_on_each_side_is_flagged_as_a_cropped_copy(use
     assert copy.status == "duplicate" and copy.duplicate_of_id == original.pk
     assert copy.duplicate_reason == "cropped copy"
     assert copy.distance > 6  # beyond the phash-only threshold that missed it
+
+
+def test_a_photo_turned_3_degrees_is_flagged_as_a_turned_copy_and_a_mirror_image_is_not(user):
+    original = add(user, "stairs.png", photo())
+    turned = photo().rotate(3, Image.Resampling.BICUBIC, fillcolor="white")  # straight, it correlates at 0.9
+    copy = add(user, "stairs-scanned.png", turned)
+    assert copy.status == "duplicate" and copy.duplicate_of_id == original.pk
+    assert copy.duplicate_reason == "slightly turned copy"
+    assert wording.duplicate_summary(copy.duplicate_reason, "Stairs") == "A slightly turned copy of “Stairs”"
+    mirrored = add(user, "stairs-mirrored.png", photo().transpose(Image.Transpose.FLIP_LEFT_RIGHT))
+    assert mirrored.status == "ready"
 
 
 def test_a_logo_with_a_watermark_in_a_corner_is_flagged(user):
